@@ -1,0 +1,43 @@
+"""`hybrid-eval` / `python -m harness`: the Hydra entry point (default experiment: `quick`)."""
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+
+def config_dir() -> str:
+    """conf/ beside the packages in a clone (or editable install); harness/conf in an installed wheel."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "conf", here.parent / "conf"):
+        if (candidate / "config.yaml").is_file():
+            return str(candidate)
+    raise SystemExit("hybrid-eval: error: cannot find the conf/ directory; reinstall the package")
+
+
+def _quiet_libraries() -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    warnings.filterwarnings("ignore", category=UserWarning, module="torch")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    logging.getLogger("datasets").setLevel(logging.ERROR)
+
+
+@hydra.main(config_path=config_dir(), config_name="config", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    _quiet_libraries()
+    from harness.errors import user_errors
+    from harness.run import run_job
+
+    with user_errors():
+        run_job(cfg, Path(HydraConfig.get().runtime.output_dir))
+
+
+if __name__ == "__main__":
+    main()

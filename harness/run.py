@@ -1,0 +1,137 @@
+"""One job: build the suite's data, the probe tokenizer and model, train, evaluate, write results.
+
+    conf -> tasks (data) -> tokenizer -> models.build -> train -> evaluate -> results.json, samples.jsonl, W&B
+
+A rerun into the same directory skips a job whose results are complete and reuses a saved checkpoint.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from tqdm.auto import tqdm
+
+import models
+from harness import stats, store
+from harness.errors import ConfigError
+from harness.evaluate import evaluate
+from harness.train import train
+from models.tokenizer import build_probe_tokenizer
+from tasks.base import words
+from tasks.data import Suite, load_splits
+
+log = logging.getLogger(__name__)
+CHECKPOINT = "checkpoint"
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device={name!r} but CUDA is not available; accepted here: auto, cpu")
+    if name not in ("cpu",) and not name.startswith("cuda"):
+        raise ConfigError(f"device={name!r}; accepted: auto, cpu, cuda, cuda:N")
+    return torch.device(name)
+
+
+def progress(total: int, desc: str):
+    return tqdm(total=total, desc=desc, leave=False, disable=None, dynamic_ncols=True)
+
+
+def suite_tokenizer(suite: Suite, data: dict[str, dict[str, list[dict]]]):
+    vocab = set()
+    for task in suite.tasks:
+        vocab.update(task.vocabulary())
+        for examples in data[task.name].values():
+            for ex in examples:
+                for m in ex["messages"]:
+                    vocab.update(words(m["content"]))
+    return build_probe_tokenizer(vocab)
+
+
+def summarize(suite: Suite, records: list[dict]) -> tuple[dict, dict]:
+    by_task: dict[str, list[float]] = {}
+    for r in records:
+        by_task.setdefault(r["task"], []).append(r["score"])
+    tasks, cats = {}, {}
+    for task in suite.tasks:
+        scores = by_task[task.name]
+        est, lo, hi = stats.mean_ci([scores])
+        tasks[task.name] = {"category": task.category, "score": est, "ci95": [lo, hi], "n": len(scores),
+                            "chance": task.chance(), "knobs": task.knob_dict()}
+        cats.setdefault(task.category, []).append(scores)
+    categories = {c: stats.mean_ci(groups)[0] for c, groups in cats.items()}
+    category_ci = {c: list(stats.mean_ci(groups)[1:]) for c, groups in cats.items()}
+    return tasks, {"scores": categories, "ci95": category_ci}
+
+
+def run_job(cfg: DictConfig, job_dir: Path) -> dict:
+    job_dir = Path(job_dir)
+    if store.is_complete(job_dir):
+        log.info("results in %s are complete; skipping", job_dir)
+        return store.read_json(job_dir / store.RESULTS)
+    t_start = time.time()
+    if cfg.get("threads"):
+        torch.set_num_threads(int(cfg.threads))
+    device = pick_device(str(cfg.device))
+    models.validate(cfg.model)
+    suite = Suite.from_config(cfg.suite)
+    sizes = {"train": cfg.train.n_examples, "validation": cfg.train.n_validation, "test": cfg.eval.n_test}
+    data = {t.name: load_splits(t, sizes, seed=cfg.suite.seed, cache_dir=cfg.cache_dir) for t in suite.tasks}
+    tokenizer = suite_tokenizer(suite, data)
+    model, info = models.build(cfg.model, tokenizer, seed=cfg.seed)
+    name = f"{info['family']}:{info['pattern']}:{info['size']}"
+    make_tracker = instantiate(cfg.logger, _partial_=True)
+    tracker = make_tracker(job_dir=str(job_dir), run_name=f"{name}:seed{cfg.seed}", job_type=str(cfg.model.pattern),
+                           run_config=OmegaConf.to_container(cfg, resolve=True))
+    ckpt = job_dir / CHECKPOINT
+    try:
+        if store.is_checkpoint(ckpt):
+            log.info("reusing trained checkpoint %s", ckpt)
+            from transformers import AutoModelForCausalLM
+
+            model = AutoModelForCausalLM.from_pretrained(ckpt)
+            train_summary = store.read_json(ckpt / "train.json")
+        else:
+            bar = progress(cfg.train.max_steps, f"train {name}")
+            train_summary = train(model, tokenizer, {k: v["train"] for k, v in data.items()}, cfg.train,
+                                  seed=cfg.seed, device=device, log=tracker.log, progress=bar)
+            bar.close()
+            model.save_pretrained(ckpt)
+            tokenizer.save_pretrained(ckpt)
+            store.write_json(ckpt / "train.json", train_summary)
+        model.to(device).eval()
+        t_eval = time.time()
+        records = evaluate(model, tokenizer, {t.name: t for t in suite.tasks}, {k: v["test"] for k, v in data.items()},
+                           cfg.eval, progress_factory=progress)
+        eval_seconds = time.time() - t_eval
+        tasks, categories = summarize(suite, records)
+        results = {
+            "model": info,
+            "suite": suite.name,
+            "seed": int(cfg.seed),
+            "tasks": tasks,
+            "categories": categories["scores"],
+            "category_ci95": categories["ci95"],
+            "train": train_summary,
+            "timings": {"train_s": train_summary["seconds"], "eval_s": round(eval_seconds, 2),
+                        "total_s": round(time.time() - t_start, 2)},
+            "device": str(device),
+            "complete": True,
+        }
+        store.write_jsonl(job_dir / store.SAMPLES, records)
+        store.write_json(job_dir / store.RESULTS, results)
+        tracker.summary({f"eval/{t}": v["score"] for t, v in tasks.items()}
+                        | {f"category/{c}": s for c, s in categories["scores"].items()}
+                        | {"params": info["params"], "train/final_loss": train_summary["final_loss"]})
+        tracker.table("eval/tasks", ["task", "category", "score", "ci_lo", "ci_hi", "n", "chance"],
+                      [[t, v["category"], v["score"], *v["ci95"], v["n"], v["chance"]] for t, v in tasks.items()])
+    finally:
+        tracker.finish()
+    log.info("%s: %s", name, {t: round(v["score"], 3) for t, v in tasks.items()})
+    return results

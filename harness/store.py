@@ -1,0 +1,58 @@
+"""Result files: atomic writes (temp file + rename) and the completeness check that makes reruns resume."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+RESULTS = "results.json"
+SAMPLES = "samples.jsonl"
+REQUIRED_KEYS = ("model", "tasks", "categories", "train")
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path, obj) -> None:
+    write_text(path, json.dumps(obj, indent=1, sort_keys=False) + "\n")
+
+
+def write_jsonl(path, rows) -> None:
+    write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def read_jsonl(path) -> list[dict]:
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def is_complete(job_dir) -> bool:
+    """A job is complete when its results.json parses, has every required key and its samples exist."""
+    job_dir = Path(job_dir)
+    try:
+        res = read_json(job_dir / RESULTS)
+    except (OSError, ValueError):
+        return False
+    return res.get("complete") is True and all(k in res for k in REQUIRED_KEYS) and (job_dir / SAMPLES).exists()
+
+
+def is_checkpoint(path) -> bool:
+    """A saved, fully trained probe: weights, tokenizer and the training summary written last."""
+    path = Path(path)
+    return (path / "train.json").exists() and (path / "config.json").exists() and (path / "tokenizer.json").exists()

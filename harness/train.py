@@ -1,0 +1,103 @@
+"""Probe trainer: next-token loss on assistant turns of a task mixture, AdamW with warmup + cosine decay.
+
+Every variant of a comparison gets the same data order (seeded), batch, steps and schedule; only the model
+differs. Batches mix tasks uniformly; each sequence is a whole transcript, right-padded, with loss only on
+assistant content and its end token (Zoology/MAD-style probes on chat transcripts).
+"""
+from __future__ import annotations
+
+import math
+import random
+import time
+
+import torch
+
+from models.tokenizer import encode_chats
+
+
+def encode_examples(tokenizer, examples: dict[str, list[dict]]) -> dict[str, list[tuple[list[int], list[bool]]]]:
+    return {name: encode_chats(tokenizer, [ex["messages"] for ex in exs]) for name, exs in examples.items()}
+
+
+def make_batch(encoded: list[tuple[list[int], list[bool]]], pad_id: int, device):
+    width = max(len(ids) for ids, _ in encoded)
+    ids = torch.full((len(encoded), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(encoded), width), -100, dtype=torch.long)
+    mask = torch.zeros((len(encoded), width), dtype=torch.long)
+    for row, (seq, train_mask) in enumerate(encoded):
+        t = torch.tensor(seq)
+        ids[row, : len(seq)] = t
+        mask[row, : len(seq)] = 1
+        keep = torch.tensor(train_mask)
+        labels[row, : len(seq)] = torch.where(keep, t, torch.full_like(t, -100))
+    return ids.to(device), mask.to(device), labels.to(device)
+
+
+def lr_at(step: int, max_steps: int, lr: float, warmup: int, min_ratio: float = 0.1) -> float:
+    if step < warmup:
+        return lr * (step + 1) / warmup
+    progress = (step - warmup) / max(1, max_steps - warmup)
+    return lr * (min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def param_groups(model, weight_decay: float):
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        # no decay on norms, biases and the linear layers' decay parameters (A_log, dt_bias)
+        (decay if p.ndim >= 2 else no_decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed: int, device, log=None, progress=None) -> dict:
+    """Train in place. `cfg` has max_steps, batch_size, lr, warmup_steps, weight_decay, grad_clip, log_every.
+
+    Returns a summary: steps, tokens, seconds, initial/final loss (mean of the first/last `log_every` steps)
+    and the loss curve [[step, loss], ...].
+    """
+    encoded = encode_examples(tokenizer, train_examples)
+    names = sorted(encoded)
+    rng = random.Random(seed)
+    model.to(device).train()
+    opt = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.95))
+    curve, window = [], []
+    tokens, t0 = 0, time.time()
+    first_loss = None
+    for step in range(cfg.max_steps):
+        batch = [encoded[names[rng.randrange(len(names))]] for _ in range(cfg.batch_size)]
+        batch = [b[rng.randrange(len(b))] for b in batch]
+        ids, mask, labels = make_batch(batch, tokenizer.pad_token_id, device)
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, cfg.max_steps, cfg.lr, cfg.warmup_steps)
+        loss = model(input_ids=ids, attention_mask=mask, labels=labels, use_cache=False).loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        opt.step()
+        tokens += int(mask.sum())
+        window.append(loss.item())
+        if len(window) == cfg.log_every or step == cfg.max_steps - 1:
+            mean = sum(window) / len(window)
+            first_loss = mean if first_loss is None else first_loss
+            curve.append([step + 1, mean])
+            elapsed = time.time() - t0
+            if log is not None:
+                log({"train/loss": mean, "train/lr": opt.param_groups[0]["lr"], "train/tokens_per_s": tokens / max(elapsed, 1e-9)}, step=step + 1)
+            window = []
+        if progress is not None:
+            progress.update(1)
+            progress.set_postfix(loss=f"{loss.item():.3f}")
+    seconds = time.time() - t0
+    model.eval()
+    return {
+        "steps": cfg.max_steps,
+        "batch_size": cfg.batch_size,
+        "lr": cfg.lr,
+        "tokens": tokens,
+        "seconds": round(seconds, 2),
+        "tokens_per_s": round(tokens / max(seconds, 1e-9), 1),
+        "initial_loss": first_loss,
+        "final_loss": curve[-1][1] if curve else None,
+        "loss_curve": curve,
+    }

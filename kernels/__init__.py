@@ -1,0 +1,1 @@
+"""Linear-attention ops (lightning, gated delta rule, KDA, short conv) with reference / torch / fla backends."""

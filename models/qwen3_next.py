@@ -1,0 +1,61 @@
+"""Qwen3-Next family: Gated DeltaNet linear layers (L) and gated softmax attention (F), dense MLPs.
+
+Follows transformers' `Qwen3NextForCausalLM` (Qwen team, 2025): Qwen3-Next ships the 3:1 hybrid `LLLF`.
+Probes use dense MLPs (no MoE): `mlp_only_layers` covers every layer.
+"""
+from __future__ import annotations
+
+from transformers import AutoConfig
+
+from models.family import Family, Preset, register
+
+
+@register
+class Qwen3Next(Family):
+    name = "qwen3_next"
+    model_type = "qwen3_next"
+    layer_names = {"F": "full_attention", "L": "linear_attention"}
+    presets = {
+        "tiny": Preset(hidden=64, layers=4, heads=2, head_dim=32),
+        "small": Preset(hidden=128, layers=4, heads=2, head_dim=64),
+        "base": Preset(hidden=512, layers=8, heads=8, head_dim=64),
+        "large": Preset(hidden=1024, layers=16, heads=16, head_dim=64),
+    }
+    conv_kernel = 4
+
+    def hf_config(self, pattern, preset: Preset, vocab_size, intermediate, **extra):
+        n = preset.layers
+        return AutoConfig.for_model(
+            "qwen3_next",
+            vocab_size=vocab_size,
+            hidden_size=preset.hidden,
+            intermediate_size=intermediate,
+            num_hidden_layers=n,
+            num_attention_heads=preset.heads,
+            num_key_value_heads=preset.heads,
+            head_dim=preset.head_dim,
+            linear_num_key_heads=preset.heads,
+            linear_num_value_heads=preset.heads,
+            linear_key_head_dim=preset.head_dim,
+            linear_value_head_dim=preset.head_dim,
+            linear_conv_kernel_dim=self.conv_kernel,
+            num_experts=0,
+            decoder_sparse_step=1,
+            mlp_only_layers=list(range(n)),
+            layer_types=self.layer_types(pattern, n),
+            max_position_embeddings=extra.get("max_position_embeddings", 8192),
+            tie_word_embeddings=False,
+            pad_token_id=extra.get("pad_token_id", 0),
+            bos_token_id=extra.get("bos_token_id"),
+            eos_token_id=extra.get("eos_token_id"),
+        )
+
+    def cache_bytes(self, config, context, dtype_bytes=2):
+        full = sum(t == "full_attention" for t in config.layer_types)
+        linear = len(config.layer_types) - full
+        kv = full * 2 * config.num_key_value_heads * config.head_dim * context * dtype_bytes
+        hv, dk, dv = config.linear_num_value_heads, config.linear_key_head_dim, config.linear_value_head_dim
+        conv_dim = 2 * config.linear_num_key_heads * dk + hv * dv
+        # transformers keeps the recurrent state in float32 whatever the model dtype; the conv state in model dtype
+        state = linear * (hv * dk * dv * 4 + conv_dim * (config.linear_conv_kernel_dim - 1) * dtype_bytes)
+        return {"full": kv, "linear": state, "total": kv + state}

@@ -1,0 +1,71 @@
+"""MQAR, multi-query associative recall (Zoology, Arora et al. 2023), in words.
+
+The user lists key-value pairs ("apple 12 , chair 40 , ..."), optionally followed by distractor words,
+then asks for the values of several keys at once; the assistant answers with the values in order.
+Score: fraction of queried values given correctly, position by position (partial credit per query, as
+Zoology reports per-query accuracy). Chance: 1 / n_values.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from tasks.base import Task, TaskConfigError, assistant, user
+from tasks.registry import register
+from tasks.vocab import OBJECTS, numbers
+
+_NUMBER = re.compile(r"\d+")
+
+
+@register
+class MQAR(Task):
+    name = "mqar"
+    category = "long_context"
+    version = 1
+    description = "recall the values of several keys from a list of key-value pairs"
+    follows = "Zoology MQAR"
+
+    @dataclasses.dataclass(frozen=True)
+    class Knobs:
+        n_pairs: int = 8  # key-value pairs in the context
+        n_queries: int = 0  # keys asked for (0: all pairs)
+        n_keys: int = 64  # size of the key vocabulary
+        n_values: int = 64  # size of the value vocabulary
+        distractors: int = 0  # filler words between the pairs and the question
+
+    def validate(self) -> None:
+        k = self.knobs
+        if not 1 <= k.n_keys <= len(OBJECTS):
+            raise TaskConfigError(f"mqar: n_keys={k.n_keys}; accepted: 1..{len(OBJECTS)}")
+        if not 1 <= k.n_pairs <= k.n_keys:
+            raise TaskConfigError(f"mqar: n_pairs={k.n_pairs} needs distinct keys; accepted: 1..n_keys ({k.n_keys})")
+        if not 0 <= k.n_queries <= k.n_pairs:
+            raise TaskConfigError(f"mqar: n_queries={k.n_queries}; accepted: 0 (all) .. n_pairs ({k.n_pairs})")
+        if k.n_values < 2:
+            raise TaskConfigError(f"mqar: n_values={k.n_values}; accepted: >= 2")
+        if k.distractors < 0:
+            raise TaskConfigError(f"mqar: distractors={k.distractors}; accepted: >= 0")
+
+    def make_example(self, rng):
+        k = self.knobs
+        keys = rng.sample(OBJECTS[: k.n_keys], k.n_pairs)
+        values = [str(rng.randrange(k.n_values)) for _ in keys]
+        n_q = k.n_queries or k.n_pairs
+        asked = rng.sample(range(k.n_pairs), n_q)
+        pairs = " , ".join(f"{key} {val}" for key, val in zip(keys, values))
+        filler = " ".join(rng.choice(OBJECTS[: k.n_keys]) for _ in range(k.distractors))
+        text = f"remember : {pairs} ." + (f" noise : {filler} ." if filler else "")
+        text += " numbers of : " + " ".join(keys[i] for i in asked) + " ?"
+        answer = " ".join(values[i] for i in asked)
+        return [user(text), assistant(answer)], {"knobs": self.knob_dict()}
+
+    def score_turn(self, example, turn, output):
+        gold = example["messages"][turn]["content"].split()
+        got = _NUMBER.findall(output)
+        return sum(g == o for g, o in zip(gold, got)) / len(gold)
+
+    def chance(self) -> float:
+        return 1.0 / self.knobs.n_values
+
+    def vocabulary(self):
+        return OBJECTS[: self.knobs.n_keys] + numbers(self.knobs.n_values) + "remember noise numbers of : , . ?".split()

@@ -1,0 +1,45 @@
+"""Every config under conf/ composes; bad overrides end in one line, exit code 2, no traceback."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CONF, ROOT, compose_config
+
+GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir() and p.name != "hydra")
+
+
+@pytest.mark.parametrize("group,option", [(g, p.stem) for g in GROUPS for p in sorted((CONF / g).glob("*.yaml"))])
+def test_every_config_file_composes(group, option):
+    cfg = compose_config([f"{group}={option}"])
+    assert cfg.hydra.mode is not None
+    if group == "model":
+        assert cfg.model.family and cfg.model.pattern and cfg.model.size
+
+
+def test_default_experiment_is_the_quick_sweep():
+    cfg = compose_config()
+    assert str(cfg.hydra.mode) == "RunMode.MULTIRUN"
+    assert cfg.hydra.sweeper.params["model.pattern"] == "F,LLLF,L"
+    assert cfg.model.family == "qwen3_next" and cfg.model.size == "small" and cfg.suite.name == "quick"
+
+
+def run_cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True, cwd=cwd,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+
+
+@pytest.mark.parametrize("override,needle", [
+    ("model.family=gpt5", "model.family 'gpt5'"),
+    ("model.pattern=FXL", "model.pattern='FXL'"),
+    ("model.size=huge", "model.size='huge'"),
+    ("suite.tasks=[{name: nope}]", "unknown task 'nope'"),
+    ("device=tpu", "device='tpu'"),
+])
+def test_bad_override_is_one_clear_line(override, needle, tmp_path):
+    out = run_cli("~experiment", "logger=none", override, f"hydra.run.dir={tmp_path}", cwd=tmp_path)
+    assert out.returncode == 2, out.stderr[-3000:]
+    err = [line for line in out.stderr.splitlines() if line.strip()]
+    assert len(err) == 1 and needle in err[0] and ("accepted" in err[0] or "registered" in err[0]), out.stderr
+    assert "Traceback" not in out.stderr

@@ -1,0 +1,60 @@
+"""End to end: the default `quick` sweep at the tiny size, a few steps, into a temp dir (smoke + file checks)."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+FAST = ["model.size=tiny", "train.max_steps=3", "train.log_every=1", "train.batch_size=4", "train.n_examples=40",
+        "train.n_validation=5", "eval.n_test=6", "eval.max_new_tokens=4"]
+
+
+def run_sweep(sweep_dir, *extra):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "WANDB_MODE": "offline"}
+    return subprocess.run([sys.executable, "-m", "harness", *FAST, *extra, f"hydra.sweep.dir={sweep_dir}"],
+                          capture_output=True, text=True, cwd=sweep_dir.parent, env=env)
+
+
+def test_quick_sweep_writes_every_file_and_resumes(tmp_path):
+    sweep = tmp_path / "sweep"
+    out = run_sweep(sweep)
+    assert out.returncode == 0, out.stderr[-4000:]
+    assert f"report: {sweep.resolve() / 'report.md'}" in out.stdout
+    jobs = sorted(d for d in sweep.iterdir() if d.is_dir())
+    assert len(jobs) == 3
+    patterns = set()
+    for job in jobs:
+        res = json.loads((job / "results.json").read_text())
+        m = res["model"]
+        assert {"family", "pattern", "size", "params", "layer_types"} <= set(m)
+        patterns.add(m["pattern"])
+        assert m["family"] == "qwen3_next" and m["size"] == "tiny" and len(m["layer_types"]) == 4
+        assert set(res["tasks"]) == {"one_fact_qa", "mqar", "fact_recall"}
+        for t in res["tasks"].values():
+            assert 0 <= t["ci95"][0] <= t["score"] <= t["ci95"][1] <= 1 and t["n"] == 6 and 0 < t["chance"] < 1
+        assert set(res["categories"]) == {"short", "long_context", "multi_turn"}
+        samples = [json.loads(line) for line in (job / "samples.jsonl").read_text().splitlines()]
+        assert len(samples) == 18 and all(0 <= s["score"] <= 1 for s in samples)
+        assert {"task", "id", "outputs", "score"} <= set(samples[0])
+        assert res["train"]["steps"] == 3 and len(res["train"]["loss_curve"]) == 3
+        assert list((job / "wandb").glob("offline-run-*")), "no offline W&B run"
+        assert (job / "checkpoint" / "tokenizer.json").exists()
+    assert patterns == {"F", "LLLF", "L"}
+    gaps = json.loads((sweep / "gaps.json").read_text())
+    assert gaps["baseline"] == "F" and len(gaps["variants"]) == 2
+    for v in gaps["variants"].values():
+        assert set(v["tasks"]) == {"one_fact_qa", "mqar", "fact_recall"}
+        for g in v["tasks"].values():
+            assert -1 <= g["ci95"][0] <= g["gap"] <= g["ci95"][1] <= 1
+    report = (sweep / "report.md").read_text()
+    assert "chance" in report and "qwen3_next:LLLF:tiny" in report
+
+    # a rerun into the same directory skips the complete jobs
+    stamps = {j: (j / "results.json").stat().st_mtime_ns for j in jobs}
+    again = run_sweep(sweep)
+    assert again.returncode == 0, again.stderr[-4000:]
+    assert stamps == {j: (j / "results.json").stat().st_mtime_ns for j in jobs}
