@@ -18,6 +18,7 @@ import hashlib
 import json
 import random
 import re
+import typing
 from typing import Any, ClassVar
 
 CATEGORIES = ("short", "long_context", "reasoning", "multi_turn")
@@ -66,7 +67,20 @@ class Task:
             self.knobs = self.Knobs(**knobs)
         except TypeError as e:  # pragma: no cover - dataclass signature errors
             raise TaskConfigError(f"task '{self.name}': {e}") from None
+        self._check_types()
         self.validate()
+
+    def _check_types(self) -> None:
+        """Each knob has its annotated type (an int is fine for a float; a bool is not an int)."""
+        hints = typing.get_type_hints(self.Knobs)
+        for f in dataclasses.fields(self.Knobs):
+            value = getattr(self.knobs, f.name)
+            allowed = typing.get_args(hints[f.name]) or (hints[f.name],)
+            if float in allowed:
+                allowed += (int,)
+            if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+                names = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
+                raise TaskConfigError(f"task '{self.name}': knob {f.name}={value!r} is a {type(value).__name__}; accepted: {names}")
 
     # --- to implement -------------------------------------------------------------------------------
     def validate(self) -> None:

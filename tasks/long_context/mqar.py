@@ -1,9 +1,10 @@
 """MQAR, multi-query associative recall (Zoology, Arora et al. 2023), in words.
 
 The user lists key-value pairs ("apple 12 , chair 40 , ..."), optionally followed by distractor words,
-then asks for the values of several keys at once; the assistant answers with the values in order.
-Score: fraction of queried values given correctly, position by position (partial credit per query, as
-Zoology reports per-query accuracy). Chance: 1 / n_values.
+then asks for the values of several keys at once; the assistant answers each key with its value in the
+order asked ("door 60 cable 50 ..."), as in Zoology, where every query key is followed by its value.
+Score: fraction of queried values given correctly, position by position (numbers parsed from the output;
+partial credit per query, as Zoology reports per-query accuracy). Chance: 1 / n_values.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ _NUMBER = re.compile(r"\d+")
 class MQAR(Task):
     name = "mqar"
     category = "long_context"
-    version = 1
+    version = 2
     description = "recall the values of several keys from a list of key-value pairs"
     follows = "Zoology MQAR"
 
@@ -56,11 +57,11 @@ class MQAR(Task):
         filler = " ".join(rng.choice(OBJECTS[: k.n_keys]) for _ in range(k.distractors))
         text = f"remember : {pairs} ." + (f" noise : {filler} ." if filler else "")
         text += " numbers of : " + " ".join(keys[i] for i in asked) + " ?"
-        answer = " ".join(values[i] for i in asked)
+        answer = " ".join(f"{keys[i]} {values[i]}" for i in asked)
         return [user(text), assistant(answer)], {"knobs": self.knob_dict()}
 
     def score_turn(self, example, turn, output):
-        gold = example["messages"][turn]["content"].split()
+        gold = _NUMBER.findall(example["messages"][turn]["content"])
         got = _NUMBER.findall(output)
         return sum(g == o for g, o in zip(gold, got)) / len(gold)
 

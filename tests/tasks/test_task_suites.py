@@ -1,0 +1,41 @@
+"""Every suite under conf/suite loads, names each task once, and generates data."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from tasks.base import CATEGORIES
+from tasks.data import Suite
+
+SUITES = sorted((Path(__file__).resolve().parents[2] / "conf" / "suite").glob("*.yaml"))
+CATEGORY_SUITES = {"short", "long_context", "reasoning", "multi_turn"}
+
+
+def test_the_suites_exist():
+    assert CATEGORY_SUITES | {"minimax_gap"} <= {p.stem for p in SUITES}
+
+
+@pytest.mark.parametrize("path", SUITES, ids=lambda p: p.stem)
+def test_suite_composes_with_the_main_config(path):
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(path.parents[1]), version_base="1.3"):
+        cfg = compose("config", overrides=[f"suite={path.stem}"])
+    assert cfg.suite.name == path.stem
+    assert set(cfg.suite) >= {"name", "seed", "include", "tasks"}  # what harness/run.py reads
+
+
+@pytest.mark.parametrize("path", SUITES, ids=lambda p: p.stem)
+def test_suite_loads_and_generates(path):
+    suite = Suite.from_config(OmegaConf.load(path))
+    assert suite.name == path.stem
+    categories = {t.category for t in suite.tasks}
+    if path.stem in CATEGORY_SUITES:
+        assert categories == {path.stem}
+    if path.stem == "minimax_gap":
+        assert categories == set(CATEGORIES)
+    for task in suite.tasks:
+        examples = task.generate(2, 0, "test")
+        assert all(task.score(e, [e["messages"][t]["content"] for t in e["scored_turns"]]) == 1.0 for e in examples)
