@@ -47,7 +47,7 @@ def suite_tokenizer(suite: Suite, data: dict[str, dict[str, list[dict]]]):
     vocab = set()
     for task in suite.tasks:
         vocab.update(task.vocabulary())
-        for examples in data[task.name].values():
+        for examples in data[task.alias].values():
             for ex in examples:
                 for m in ex["messages"]:
                     vocab.update(words(m["content"]))
@@ -60,9 +60,9 @@ def summarize(suite: Suite, records: list[dict]) -> tuple[dict, dict]:
         by_task.setdefault(r["task"], []).append(r["score"])
     tasks, cats = {}, {}
     for task in suite.tasks:
-        scores = by_task[task.name]
+        scores = by_task[task.alias]
         est, lo, hi = stats.mean_ci([scores])
-        tasks[task.name] = {"category": task.category, "score": est, "ci95": [lo, hi], "n": len(scores),
+        tasks[task.alias] = {"task": task.name, "category": task.category, "score": est, "ci95": [lo, hi], "n": len(scores),
                             "chance": task.chance(), "knobs": task.knob_dict()}
         cats.setdefault(task.category, []).append(scores)
     categories = {c: stats.mean_ci(groups)[0] for c, groups in cats.items()}
@@ -82,7 +82,7 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
     models.validate(cfg.model)
     suite = Suite.from_config(cfg.suite)
     sizes = {"train": cfg.train.n_examples, "validation": cfg.train.n_validation, "test": cfg.eval.n_test}
-    data = {t.name: load_splits(t, sizes, seed=cfg.suite.seed, cache_dir=cfg.cache_dir) for t in suite.tasks}
+    data = {t.alias: load_splits(t, sizes, seed=cfg.suite.seed, cache_dir=cfg.cache_dir) for t in suite.tasks}
     tokenizer = suite_tokenizer(suite, data)
     model, info = models.build(cfg.model, tokenizer, seed=cfg.seed)
     name = f"{info['family']}:{info['pattern']}:{info['size']}"
@@ -107,7 +107,7 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
             store.write_json(ckpt / "train.json", train_summary)
         model.to(device).eval()
         t_eval = time.time()
-        records = evaluate(model, tokenizer, {t.name: t for t in suite.tasks}, {k: v["test"] for k, v in data.items()},
+        records = evaluate(model, tokenizer, {t.alias: t for t in suite.tasks}, {k: v["test"] for k, v in data.items()},
                            cfg.eval, progress_factory=progress)
         eval_seconds = time.time() - t_eval
         tasks, categories = summarize(suite, records)

@@ -67,6 +67,7 @@ class Task:
             self.knobs = self.Knobs(**knobs)
         except TypeError as e:  # pragma: no cover - dataclass signature errors
             raise TaskConfigError(f"task '{self.name}': {e}") from None
+        self.alias = self.name  # the label a suite gives this instance (suite entries may set `alias`)
         self._check_types()
         self.validate()
 
@@ -135,7 +136,7 @@ class Task:
             messages, meta = self.make_example(rng)
             scored = [j for j, m in enumerate(messages) if m["role"] == "assistant" and m.get("scored", True)]
             ex = {
-                "id": f"{self.name}-{split}-{len(out)}",
+                "id": f"{self.alias}-{split}-{len(out)}",
                 "task": self.name,
                 "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
                 "scored_turns": scored,

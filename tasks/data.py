@@ -43,16 +43,22 @@ class Suite:
                 tasks.append(build(entry))
             else:
                 entry = dict(entry)
-                tasks.append(build(entry["name"], **dict(entry.get("knobs") or {})))
-        names = [t.name for t in tasks]
+                if "name" not in entry:
+                    raise TaskConfigError(f"suite '{cfg.get('name')}': entry {entry} has no `name`; give a registered task name")
+                task = build(entry["name"], **dict(entry.get("knobs") or {}))
+                task.alias = str(entry.get("alias") or task.name)
+                tasks.append(task)
+        names = [t.alias for t in tasks]
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
-            raise TaskConfigError(f"suite '{cfg.get('name')}' lists task(s) {sorted(dupes)} twice; each task name once")
+            raise TaskConfigError(
+                f"suite '{cfg.get('name')}' lists {sorted(dupes)} twice; give each entry of the same task its own `alias`"
+            )
         return cls(name=str(cfg.get("name", "suite")), tasks=tasks)
 
     def task(self, name: str) -> Task:
         for t in self.tasks:
-            if t.name == name:
+            if t.alias == name:
                 return t
         raise KeyError(name)
 
@@ -82,7 +88,7 @@ def load_splits(task: Task, sizes: dict[str, int], seed: int, cache_dir: str | o
 def _cached(task, n, seed, split, exclude, key, cache_dir) -> list[Example]:
     if cache_dir is None:
         return task.generate(n, seed, split, exclude)
-    path = Path(cache_dir).expanduser() / f"{task.name}-{split}-{key}"
+    path = Path(cache_dir).expanduser() / f"{task.alias}-{split}-{key}"
     if path.exists():
         try:
             return datasets.load_from_disk(str(path)).to_list()
