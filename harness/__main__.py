@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -26,6 +27,10 @@ def _quiet_libraries() -> None:
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
+    from harness.run import quiet
+
+    if quiet() or not sys.stderr.isatty():
+        hf_logging.disable_progress_bar()
     logging.getLogger("datasets").setLevel(logging.ERROR)
 
 

@@ -10,7 +10,7 @@ import inspect
 
 import torch
 
-from models.cache import ProbeCache
+from models import make_cache
 
 
 def _cache_kwarg(model) -> str:
@@ -38,7 +38,7 @@ def greedy(model, prompts: list[list[int]], *, max_new_tokens: int, stop_ids: se
             mask[row, width - len(p):] = 1
         ids, mask = ids.to(device), mask.to(device)
         pos = (mask.cumsum(-1) - 1).clamp(min=0)
-        cache = ProbeCache(model.config)
+        cache = make_cache(model)
         logits = model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, **{kw: cache}).logits
         cache.seen_tokens += width
         done = torch.zeros(len(idx), dtype=torch.bool, device=device)

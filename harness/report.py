@@ -1,6 +1,9 @@
-"""`report.md` for a sweep: scores beside chance, gaps to the baseline with intervals, training summary.
+"""`report.md` for a sweep: scores beside chance, gaps to the baseline with intervals, their spread over
+seeds, the MiniMax check, accuracy against difficulty, the training budget and convergence, PNG figures.
 
-    python -m harness.report SWEEP_DIR [--baseline F]    # rebuilds gaps.json and report.md from saved results
+    python -m harness.report SWEEP_DIR [--baseline F] [--wandb]
+        # rebuilds gaps.json, report.md and plots/*.png from saved results; --wandb also logs a W&B
+        # "report" run (gap table and charts) into the sweep's group, with the sweep's logger settings
 """
 from __future__ import annotations
 
@@ -9,11 +12,17 @@ import sys
 from pathlib import Path
 
 from harness import gaps as gaps_mod
-from harness import store
+from harness import stats, store
+
+DNT = "did not train"
 
 
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}"
+
+
+def _sgn(x: float) -> str:
+    return f"{100 * x:+.1f}"
 
 
 def _ci(v: dict, key: str = "score") -> str:
@@ -21,71 +30,276 @@ def _ci(v: dict, key: str = "score") -> str:
     return f"{_pct(v[key])} [{_pct(lo)}, {_pct(hi)}]"
 
 
-def render(sweep_dir, gaps: dict, jobs: list[dict]) -> str:
+def _gap(g: dict) -> str:
+    return f"{_sgn(g['gap'])} [{_sgn(g['ci95'][0])}, {_sgn(g['ci95'][1])}]"
+
+
+def _v(x) -> str:
+    return "–" if x is None else str(x)
+
+
+def _img(sweep_dir, path: Path, alt: str) -> str:
+    return f"![{alt}]({path.relative_to(Path(sweep_dir)).as_posix()})"
+
+
+def _knobs(k: dict | None) -> str:
+    return " ".join(f"{a}={b}" for a, b in (k or {}).items())
+
+
+def _header(sweep_dir, gaps) -> list[str]:
+    scores = gaps["scores"]
+    dnt = [n for n, s in scores.items() if s.get("did_not_train")]
+    lines = [
+        f"Baseline: pattern `{gaps['baseline']}`. Jobs: {', '.join(f'`{n}`' for n in scores)}.",
+        "",
+        "Scores are accuracy in percent with 95% bootstrap intervals over test examples; gaps are "
+        "baseline − variant in points, paired over the identical examples (positive = the variant is worse). "
+        "A category's score is the mean of its tasks' scores.",
+        "",
+        f"Rebuild everything below (gaps.json, this file, plots/): `python -m harness.report {sweep_dir}`",
+        "",
+    ]
+    if dnt:
+        lines += [f"**Did not train** (excluded from every gap statistic): {', '.join(f'`{n}`' for n in dnt)}.", ""]
+    if gaps.get("missing") or gaps.get("incomplete"):
+        lines += ["## Missing jobs", "", "This report covers the jobs that finished. Not finished:", ""]
+        lines += [f"- `{m}` (no complete results)" for m in gaps.get("missing", [])]
+        lines += [f"- directory `{d}` (started, no complete results.json)" for d in gaps.get("incomplete", [])]
+        lines += ["", "Rerun the same sweep command with the same `hydra.sweep.dir` to finish them; complete jobs are skipped.", ""]
+    return lines
+
+
+def _scores(gaps) -> list[str]:
     scores = gaps["scores"]
     names = list(scores)
-    lines = [f"# hybrid-eval report: {Path(sweep_dir).name}", ""]
-    if not names:
-        return "\n".join(lines + ["No complete job in this directory yet."]) + "\n"
-    tasks = list(next(iter(scores.values()))["tasks"])
-    lines += [
-        f"Baseline: pattern `{gaps['baseline']}`. Variants: {', '.join(f'`{n}`' for n in names)}.",
-        "Scores are accuracy in percent with 95% bootstrap intervals over test examples; gaps are "
-        "baseline − variant, paired over the identical examples (positive = the variant is worse).",
-        f"Rebuild: `python -m harness.report {sweep_dir}`", "",
-        "## Scores", "",
-        "| task | category | chance | " + " | ".join(names) + " |",
-        "|---|---|---|" + "---|" * len(names),
-    ]
-    for t in tasks:
-        first = scores[names[0]]["tasks"][t]
-        row = [t, first["category"], _pct(first["chance"])]
+    tasks: dict[str, dict] = {}
+    for s in scores.values():
+        for t, v in s["tasks"].items():
+            tasks.setdefault(t, v)
+    head = [f"{n} ({DNT})" if scores[n].get("did_not_train") else n for n in names]
+    lines = ["## Scores", "", "| task | knobs | category | chance | " + " | ".join(head) + " |",
+             "|---|---|---|---|" + "---|" * len(names)]
+    for t, first in tasks.items():
+        label = t if first.get("task", t) == t else f"{t} ({first['task']})"
+        row = [label, _knobs(first.get("knobs")), first["category"], _pct(first["chance"])]
         row += [_ci(scores[n]["tasks"][t]) if t in scores[n]["tasks"] else "–" for n in names]
         lines.append("| " + " | ".join(row) + " |")
-    lines += ["", "## Gaps to the baseline", ""]
+    cats = sorted({c for s in scores.values() for c in s["categories"]})
+    lines += ["", "| category | " + " | ".join(head) + " |", "|---|" + "---|" * len(names)]
+    for c in cats:
+        row = [c]
+        for n in names:
+            s = scores[n]
+            if c not in s["categories"]:
+                row.append("–")
+            elif c in (s.get("category_ci95") or {}):
+                row.append(f"{_pct(s['categories'][c])} [{_pct(s['category_ci95'][c][0])}, {_pct(s['category_ci95'][c][1])}]")
+            else:
+                row.append(_pct(s["categories"][c]))
+        lines.append("| " + " | ".join(row) + " |")
+    return lines + [""]
+
+
+def _gaps(sweep_dir, gaps, figs) -> list[str]:
+    lines = ["## Gaps to the baseline", ""]
+    if "gaps/heatmap" in figs:
+        lines += [_img(sweep_dir, figs["gaps/heatmap"], "gap by category and variant"), "",
+                  f"*Gap by category (points, 95% paired interval; bold: excludes 0). "
+                  f"Re-make: `python -m harness.report {sweep_dir}`*", ""]
     for name, v in gaps["variants"].items():
-        if v.get("baseline_job") is None:
-            lines += [f"`{name}`: {v['note']}.", ""]
+        if v.get("did_not_train"):
+            lines += [f"### `{name}`", "", f"**{DNT}** — no gap is reported for it.", ""]
             continue
-        lines += [f"### `{name}`", "", "| category | gap | 95% interval | distinguishable from 0 |", "|---|---|---|---|"]
+        if "categories" not in v:
+            lines += [f"### `{name}`", "", f"No gap: {v.get('note', 'no baseline')}.", ""]
+            continue
+        lines += [f"### `{name}`", "", f"Against `{v['baseline']}` (directory `{v['baseline_job']}`).", "",
+                  "| category | gap | 95% interval | n | distinguishable from 0 |", "|---|---|---|---|---|"]
         for c, g in v["categories"].items():
-            lines.append(f"| {c} | {_pct(g['gap'])} | [{_pct(g['ci95'][0])}, {_pct(g['ci95'][1])}] | {'yes' if g['distinguishable'] else 'no'} |")
-        lines += ["", "| task | gap | 95% interval | n |", "|---|---|---|---|"]
+            lines.append(f"| {c} | {_sgn(g['gap'])} | [{_sgn(g['ci95'][0])}, {_sgn(g['ci95'][1])}] | {g.get('n', '')} | "
+                         f"{'yes' if g['distinguishable'] else 'no'} |")
+        lines += ["", "| task | category | gap | 95% interval | n |", "|---|---|---|---|---|"]
         for t, g in v["tasks"].items():
-            lines.append(f"| {t} | {_pct(g['gap'])} | [{_pct(g['ci95'][0])}, {_pct(g['ci95'][1])}] | {g['n']} |")
+            lines.append(f"| {t} | {g['category']} | {_sgn(g['gap'])} | [{_sgn(g['ci95'][0])}, {_sgn(g['ci95'][1])}] | {g['n']} |")
         lines.append("")
-    lines += ["## Training", "",
-              "| variant | params | layer types | steps | batch | tokens | loss first → last | best task vs chance | train s |",
-              "|---|---|---|---|---|---|---|---|---|"]
-    for name, job in zip(names, jobs):
-        tr, m = job["train"], job["model"]
-        lt = "".join("F" if t.startswith("full") else "L" for t in m["layer_types"])
-        margin = max(v["score"] - v["chance"] for v in job["tasks"].values())
-        lines.append(f"| `{name}` | {m['params']:,} | {lt} | {tr['steps']} | {tr['batch_size']} | {tr['tokens']:,} | "
-                     f"{tr['initial_loss']:.3f} → {tr['final_loss']:.3f} | {'+' if margin >= 0 else ''}{_pct(margin)} pts | {tr['seconds']:.0f} |")
-    lines += ["", "A variant whose loss did not fall and whose scores sit at chance did not train; its gaps are "
-              "artifacts of optimisation, not of the architecture.", ""]
+    return lines
+
+
+def _spread(s: dict) -> str:
+    return f"{_sgn(s['mean'])} | {100 * s['std']:.1f} | {_sgn(s['min'])} | {_sgn(s['max'])} | {s['n']}"
+
+
+def _seeds(gaps) -> list[str]:
+    seeds = {v: s for v, s in gaps.get("seeds", {}).items() if "gaps" in s}
+    if not seeds:
+        return []
+    lines = ["## Gaps over training seeds", "",
+             "Each seed's gap is taken against the baseline trained with the same seed, then aggregated: mean, "
+             "sample standard deviation, lowest and highest seed (points). Seeds that did not train are left out.", ""]
+    for variant, s in seeds.items():
+        extra = f"; did not train: seeds {s['did_not_train_seeds']}" if s["did_not_train_seeds"] else ""
+        lines += [f"### `{variant}` (seeds {s['gap_seeds']}{extra})", "",
+                  "| category / task | mean gap | std | min | max | seeds |", "|---|---|---|---|---|---|"]
+        lines += [f"| **{c}** | {_spread(g)} |" for c, g in s["gaps"]["categories"].items()]
+        lines += [f"| {t} | {_spread(g)} |" for t, g in s["gaps"]["tasks"].items()]
+        lines.append("")
+    return lines
+
+
+def _minimax(gaps) -> list[str]:
+    rule = None
+    rows = []
+    for name, v in gaps["variants"].items():
+        if v.get("did_not_train"):
+            rows.append(f"| `{name}` | — ({DNT}) | | | | |")
+            continue
+        m = v.get("minimax")
+        if not m:
+            continue
+        rule = m["rule"]
+        ctl = _gap(m["control"]) if m.get("control") else "–"
+        cells = []
+        for t in rule["targets"]:
+            tv = m["targets"].get(t)
+            cells.append(f"{_gap(tv)}; vs control {_sgn(tv['diff'])} [{_sgn(tv['diff_ci95'][0])}, {_sgn(tv['diff_ci95'][1])}]"
+                         if tv else "–")
+        rows.append(f"| `{name}` | **{m['verdict']}** | {ctl} | " + " | ".join(cells) + f" | {m['reason']} |")
+    if rule is None:
+        return []
+    t1, t2 = rule["targets"][:2] if len(rule["targets"]) > 1 else (rule["targets"][0], "")
+    lines = [
+        "## MiniMax check", "",
+        f"MiniMax reported that its hybrid attention lost most on multi-hop reasoning and multi-turn work. "
+        f"The check compares each variant's `{rule['control']}` (control) gap with its {' and '.join(f'`{t}`' for t in rule['targets'])} gaps:",
+        "",
+        f"- **holds**: the control gap is clean (its interval contains 0, or it is below {100 * rule['small']:.0f} points) "
+        "and some target gap is above 0 (interval excludes 0) and above the control's (the interval of the difference excludes 0);",
+        f"- **fails**: not holds, and either every target gap is below the control's (the difference's interval is below 0), "
+        f"or no gap is distinguishable from 0 while every target has n ≥ {rule['n_powered']} examples "
+        f"(enough to see a {100 * rule['effect']:.0f}-point gap at 95%/80% power) and an interval below {100 * rule['effect']:.0f} points;",
+        "- **undecided**: otherwise.",
+        "",
+        f"| job | verdict | control gap | {t1} gap | {t2} gap | numbers |" if len(rule["targets"]) == 2
+        else "| job | verdict | control gap | " + " | ".join(f"{t} gap" for t in rule["targets"]) + " | numbers |",
+        "|---|---|---|" + "---|" * len(rule["targets"]) + "---|",
+        *rows, "",
+    ]
+    seeds = {v: s["minimax"] for v, s in gaps.get("seeds", {}).items() if "minimax" in s}
+    if seeds:
+        lines += ["Over training seeds, a variant's verdict is its seeds' common verdict, else undecided:", "",
+                  "| variant | verdict | per seed |", "|---|---|---|"]
+        lines += [f"| `{v}` | **{m['verdict']}** | {', '.join(f'{s}: {x}' for s, x in m['per_seed'].items())} |" for v, m in seeds.items()]
+        lines.append("")
+    return lines
+
+
+def _difficulty(sweep_dir, gaps, figs) -> list[str]:
+    diff = gaps.get("difficulty") or {}
+    if not diff:
+        return []
+    lines = ["## Accuracy vs difficulty", "",
+             "Tasks that appear at several difficulties (suite entries with an `alias`). One seed: accuracy "
+             "[95% interval]; several seeds: mean [lowest, highest seed].", ""]
+    for task, d in diff.items():
+        lines += [f"### {task} (vs `{d['knob']}`)", "",
+                  "| variant | " + " | ".join(f"{d['knob']}={v}" for v in d["values"]) + " |",
+                  "|---|" + "---|" * len(d["values"]),
+                  "| chance | " + " | ".join(_pct(c) for c in d["chance"]) + " |"]
+        for variant, s in d["scores"].items():
+            cells = ["–" if m is None else f"{_pct(m)} [{_pct(lo)}, {_pct(hi)}]" for m, lo, hi in zip(s["mean"], s["lo"], s["hi"])]
+            label = f"`{variant}`" + (f" ({DNT})" if s.get("did_not_train") else
+                                      f" (seeds {s['did_not_train_seeds']} did not train; left out)" if s.get("did_not_train_seeds") else "")
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines.append("")
+        key = f"difficulty/{task}"
+        if key in figs:
+            lines += [_img(sweep_dir, figs[key], f"{task} accuracy vs {d['knob']}"), "",
+                      f"*Re-make: `python -m harness.report {sweep_dir}`*", ""]
+    return lines
+
+
+def _training(sweep_dir, gaps, figs) -> list[str]:
+    lines = ["## Training", "",
+             "| job | params | steps | batch | lr | tokens | loss first → last | still improving | best task vs chance | train s |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, s in gaps["scores"].items():
+        tr = s.get("train") or {}
+        imp = tr.get("improving") or {}
+        if imp.get("improving") is None:
+            still = "unknown (< 3 points)"
+        else:
+            still = f"{'yes' if imp['improving'] else 'no'} ({1000 * imp['slope']:+.3f}/1k steps ± {1000 * imp['se']:.3f})"
+        margin = max((v["score"] - v["chance"] for v in s["tasks"].values()), default=0.0)
+        loss = (f"{tr['initial_loss']:.3f} → {tr['final_loss']:.3f}" if tr.get("initial_loss") is not None
+                and tr.get("final_loss") is not None else "–")
+        label = f"`{name}`" + (f" **({DNT})**" if s.get("did_not_train") else "")
+        params = f"{s['model']['params']:,}" if s["model"].get("params") is not None else "–"
+        tokens = f"{tr['tokens']:,}" if tr.get("tokens") is not None else "–"
+        secs = f"{tr['seconds']:.0f}" if tr.get("seconds") is not None else "–"
+        lines.append(f"| {label} | {params} | {_v(tr.get('steps'))} | {_v(tr.get('batch_size'))} | {_v(tr.get('lr'))} | "
+                     f"{tokens} | {loss} | {still} | {'+' if margin >= 0 else ''}{_pct(margin)} pts | {secs} |")
+    lines += ["",
+              f"Still improving: a least-squares line through the logged loss of the last {100 * stats.TAIL:.0f}% of steps "
+              f"(at least {stats.MIN_POINTS} points) falls by more than {stats.Z_SLOPE:g} standard errors of its slope; "
+              "a run that was still improving may rank differently with a larger budget.",
+              "",
+              "A job whose results say `did_not_train` (training decides: its loss did not fall measurably, or its "
+              "validation accuracy never cleared chance) gets no gap: its gaps would measure the optimiser, not the "
+              "architecture.", ""]
+    if "training/curves" in figs:
+        lines += [_img(sweep_dir, figs["training/curves"], "training curves"), "",
+                  f"*Re-make: `python -m harness.report {sweep_dir}`*", ""]
+    return lines
+
+
+def render(sweep_dir, gaps: dict, jobs: list[dict] | None = None, figs: dict | None = None) -> str:
+    figs = figs or {}
+    lines = [f"# hybrid-eval report: {Path(sweep_dir).name}", ""]
+    if not gaps["scores"]:
+        return "\n".join(lines + _header(sweep_dir, gaps) + ["No complete job in this directory yet."]) + "\n"
+    lines += _header(sweep_dir, gaps)
+    lines += _scores(gaps)
+    lines += _gaps(sweep_dir, gaps, figs)
+    lines += _seeds(gaps)
+    lines += _minimax(gaps)
+    lines += _difficulty(sweep_dir, gaps, figs)
+    lines += _training(sweep_dir, gaps, figs)
     return "\n".join(lines)
 
 
+def build(sweep_dir, baseline: str = "F") -> tuple[Path, dict, dict]:
+    """Writes gaps.json, plots/*.png and report.md; returns (report path, gaps, {figure key: png path})."""
+    sweep_dir = Path(sweep_dir)
+    gaps, jobs = gaps_mod.for_sweep(sweep_dir, baseline)
+    store.write_json(sweep_dir / "gaps.json", gaps)
+    from harness import plots  # matplotlib: only when figures are made, not whenever Hydra loads the callback
+
+    figs = plots.write_all(sweep_dir, gaps, jobs, list(gaps["scores"])) if jobs else {}
+    path = sweep_dir / "report.md"
+    store.write_text(path, render(sweep_dir, gaps, jobs, figs))
+    return path, gaps, figs
+
+
 def write(sweep_dir, baseline: str = "F") -> Path:
-    jobs = gaps_mod.load_jobs(sweep_dir)
-    gaps = gaps_mod.compute(jobs, baseline)
-    store.write_json(Path(sweep_dir) / "gaps.json", gaps)
-    path = Path(sweep_dir) / "report.md"
-    store.write_text(path, render(sweep_dir, gaps, jobs))
-    return path
+    return build(sweep_dir, baseline)[0]
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m harness.report", description=__doc__.splitlines()[0])
     ap.add_argument("sweep_dir")
     ap.add_argument("--baseline", default="F")
+    ap.add_argument("--wandb", action="store_true", help="also log a W&B report run (the sweep's logger settings)")
     args = ap.parse_args(argv)
     if not Path(args.sweep_dir).is_dir():
         print(f"harness.report: error: {args.sweep_dir!r} is not a directory; give a sweep directory", file=sys.stderr)
         return 2
-    print(write(args.sweep_dir, args.baseline))
+    path, gaps, figs = build(args.sweep_dir, args.baseline)
+    print(path)
+    if args.wandb:
+        from harness import tracking
+
+        run_dir = tracking.log_report(args.sweep_dir, gaps, figs)
+        print(f"W&B report run: {run_dir}" if run_dir else "W&B: logger is off for this sweep")
     return 0
 
 

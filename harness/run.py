@@ -27,6 +27,7 @@ from tasks.data import Suite, load_splits
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint"
+BASELINE = "baseline"  # model=pretrained: the job dir's subfolder holding model.baseline_path's results
 
 
 def pick_device(name: str) -> torch.device:
@@ -39,8 +40,14 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def quiet() -> bool:
+    """No progress bars under CI (CI=true or 1) even when a terminal is attached; tqdm's disable=None
+    already hides them when stderr is not a terminal."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
 def progress(total: int, desc: str):
-    return tqdm(total=total, desc=desc, leave=False, disable=None, dynamic_ncols=True)
+    return tqdm(total=total, desc=desc, leave=False, disable=True if quiet() else None, dynamic_ncols=True)
 
 
 def suite_tokenizer(suite: Suite, data: dict[str, dict[str, list[dict]]]):
@@ -80,18 +87,28 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
         torch.set_num_threads(int(cfg.threads))
     device = pick_device(str(cfg.device))
     models.validate(cfg.model)
+    pretrained = models.is_pretrained(cfg.model)
+    if pretrained and cfg.model.get("baseline_path") is not None:  # the named baseline first, into <job>/baseline/
+        run_job(OmegaConf.merge(cfg, {"model": {"path": cfg.model.baseline_path, "baseline_path": None}}), job_dir / BASELINE)
     suite = Suite.from_config(cfg.suite)
+    # train/validation are generated for pretrained models too: test examples exclude them, so every job shares a test set
     sizes = {"train": cfg.train.n_examples, "validation": cfg.train.n_validation, "test": cfg.eval.n_test}
     data = {t.alias: load_splits(t, sizes, seed=cfg.suite.seed, cache_dir=cfg.cache_dir) for t in suite.tasks}
-    tokenizer = suite_tokenizer(suite, data)
-    model, info = models.build(cfg.model, tokenizer, seed=cfg.seed)
+    if pretrained:  # evaluated as is, with its own tokenizer
+        model, tokenizer, info = models.load_pretrained(cfg.model)
+    else:
+        tokenizer = suite_tokenizer(suite, data)
+        model, info = models.build(cfg.model, tokenizer, seed=cfg.seed)
     name = f"{info['family']}:{info['pattern']}:{info['size']}"
     make_tracker = instantiate(cfg.logger, _partial_=True)
-    tracker = make_tracker(job_dir=str(job_dir), run_name=f"{name}:seed{cfg.seed}", job_type=str(cfg.model.pattern),
+    tracker = make_tracker(job_dir=str(job_dir), run_name=f"{name}:seed{cfg.seed}", job_type=str(info["pattern"]),
                            run_config=OmegaConf.to_container(cfg, resolve=True))
     ckpt = job_dir / CHECKPOINT
     try:
-        if store.is_checkpoint(ckpt):
+        if pretrained:
+            train_summary = {"pretrained": info["path"], **dict.fromkeys(
+                ("steps", "batch_size", "tokens", "initial_loss", "final_loss", "seconds"))}
+        elif store.is_checkpoint(ckpt):
             log.info("reusing trained checkpoint %s", ckpt)
             from transformers import AutoModelForCausalLM
 
@@ -126,11 +143,7 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
         }
         store.write_jsonl(job_dir / store.SAMPLES, records)
         store.write_json(job_dir / store.RESULTS, results)
-        tracker.summary({f"eval/{t}": v["score"] for t, v in tasks.items()}
-                        | {f"category/{c}": s for c, s in categories["scores"].items()}
-                        | {"params": info["params"], "train/final_loss": train_summary["final_loss"]})
-        tracker.table("eval/tasks", ["task", "category", "score", "ci_lo", "ci_hi", "n", "chance"],
-                      [[t, v["category"], v["score"], *v["ci95"], v["n"], v["chance"]] for t, v in tasks.items()])
+        tracker.results(results)  # summary metrics (scores, params, training, did_not_train) and the task table
     finally:
         tracker.finish()
     log.info("%s: %s", name, {t: round(v["score"], 3) for t, v in tasks.items()})

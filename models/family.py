@@ -3,8 +3,9 @@
 `Family` subclasses (one file each, registered with `@register`) map (pattern, size preset, vocabulary) to a
 transformers config; everything else about the network (norms, MLP, embeddings) is shared, so full,
 hybrid and linear variants differ only in their mixers. Within a family and preset every pattern gets the
-parameter count of the all-full `F` variant within ±5%: the MLP width is searched to match (torchtitan-style
-specs: name + flavor -> builder).
+parameter count of the all-full `F` variant (`reference_pattern`) within ±5%: the MLP width is searched to
+match (torchtitan-style specs: name + flavor -> builder). A family whose variants are not F/L strings (DeepSeek's
+dense vs sparse) overrides `layer_types`, `layer_kinds` and `reference_pattern`; callers never special-case it.
 """
 from __future__ import annotations
 
@@ -13,6 +14,14 @@ from typing import Any, ClassVar
 
 import torch
 from transformers import AutoModelForCausalLM, PretrainedConfig
+
+
+def shortest_period(seq: str) -> str:
+    """The shortest pattern that repeats to `seq` (the last copy may be cut): `LLLFLLLF` and `LLLFL` -> `LLLF`."""
+    for n in range(1, len(seq) + 1):
+        if all(seq[i] == seq[i % n] for i in range(len(seq))):
+            return seq[:n]
+    return seq
 
 
 class ModelConfigError(ValueError):
@@ -49,6 +58,9 @@ class Family:
     model_type: ClassVar[str]  # transformers' model_type
     presets: ClassVar[dict[str, Preset]]
     layer_names: ClassVar[dict[str, str]]  # pattern letter -> transformers layer type
+    reference_pattern: ClassVar[str] = "F"  # the variant every other pattern's parameter count is matched to
+    knobs: ClassVar[dict[str, Any]] = {}  # extra `model.<knob>` keys this family reads, with their defaults
+    mlp_multiple: ClassVar[int] = 1  # the matched MLP width is rounded to a multiple of this
 
     # --- patterns -----------------------------------------------------------------------------------
     def layer_types(self, pattern: str, n_layers: int) -> list[str]:
@@ -60,7 +72,36 @@ class Family:
                 f"model.pattern={pattern!r} is not valid for {self.name}; accepted: a string of the letters "
                 f"{letters} (F = full attention, L = linear), e.g. F, LLLF, L"
             )
+        if len(pattern) > n_layers and len(set(pattern[:n_layers])) < len(set(pattern)):
+            raise ModelConfigError(
+                f"model.pattern={pattern!r} needs {len(pattern)} layers to contain each of its letters but this "
+                f"{self.name} size has {n_layers}; accepted: a pattern of at most {n_layers} letters or a larger model.size"
+            )
         return [self.layer_names[pattern[i % len(pattern)]] for i in range(n_layers)]
+
+    def layer_kinds(self, config: PretrainedConfig) -> list[str]:
+        """Per-layer mixer type of a built config, in the names `layer_types` returns (what `describe` reports)."""
+        return list(config.layer_types)
+
+    def pattern_of(self, config: PretrainedConfig) -> str:
+        """The shortest pattern that repeats to the config's layers (`LLLF` for L,L,L,F,L,L,L,F)."""
+        letter = {t: c for c, t in self.layer_names.items()}
+        kinds = self.layer_kinds(config)
+        if len(letter) == len(self.layer_names) and all(len(c) == 1 for c in self.layer_names):
+            return shortest_period("".join(letter.get(t, "?") for t in kinds))
+        return letter.get(kinds[0], "?") if len(set(kinds)) == 1 else "?"  # word patterns (dense / sparse)
+
+    def normalize_config(self, config: PretrainedConfig) -> None:
+        """Adapt a config saved by another transformers version to this one, in place (nothing by default)."""
+
+    def check_knobs(self, **knobs: Any) -> None:
+        """Raise ModelConfigError (one line) for a bad family-specific knob; nothing to check by default."""
+
+    def make_cache(self, config: PretrainedConfig):
+        """An empty inference cache for a model of `config`, which works for every pattern (pure-linear included)."""
+        from models.cache import CountingCache
+
+        return CountingCache(config)
 
     def preset(self, size: str) -> Preset:
         if size not in self.presets:
@@ -75,6 +116,10 @@ class Family:
         """Bytes of inference cache one sequence of `context` tokens holds: {"full": .., "linear": .., "total": ..}."""
         raise NotImplementedError
 
+    def init_probe(self, model, generator: torch.Generator) -> None:
+        """Re-initialise what transformers' `_init_weights` gets wrong for training from scratch (a probe only,
+        never a pretrained checkpoint), following the architecture's published training recipe."""
+
     # --- shared -------------------------------------------------------------------------------------
     def count_params(self, config: PretrainedConfig) -> int:
         with torch.device("meta"):
@@ -85,8 +130,9 @@ class Family:
         """The config for `pattern` at `size`, MLP width adjusted so params match the `F` variant within ±5%."""
         p = self.preset(size)
         self.layer_types(pattern, p.layers)  # validates
+        self.check_knobs(**{k: v for k, v in extra.items() if k in self.knobs})
         base_inter = int(round(p.hidden * p.mlp_ratio))
-        ref = self.count_params(self.hf_config("F", p, vocab_size, base_inter, **extra))
+        ref = self.count_params(self.hf_config(self.reference_pattern, p, vocab_size, base_inter, **extra))
         cfg = self.hf_config(pattern, p, vocab_size, base_inter, **extra)
         n = self.count_params(cfg)
         inter = base_inter
@@ -96,6 +142,11 @@ class Family:
             n_probe = self.count_params(self.hf_config(pattern, p, vocab_size, probe, **extra))
             slope = (n - n_probe) / (base_inter - probe)
             inter = max(8, int(round(base_inter + (ref - n) / slope)))
+            inter = max(self.mlp_multiple, self.mlp_multiple * round(inter / self.mlp_multiple))
             cfg = self.hf_config(pattern, p, vocab_size, inter, **extra)
             n = self.count_params(cfg)
+        if "L" in self.layer_names and set(self.layer_types(pattern, p.layers)) == {self.layer_names["L"]}:
+            # no attention layer: transformers' default cache cannot tell the sequence length and raises, so a plain
+            # `model(x)` must not build one; cached decoding passes `models.make_cache(model)` explicitly
+            cfg.use_cache = False
         return cfg, {"params": n, "params_F": ref, "param_ratio": n / ref, "intermediate_size": inter}

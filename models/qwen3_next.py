@@ -5,6 +5,9 @@ Probes use dense MLPs (no MoE): `mlp_only_layers` covers every layer.
 """
 from __future__ import annotations
 
+import math
+
+import torch
 from transformers import AutoConfig
 
 from models.family import Family, Preset, register
@@ -22,6 +25,22 @@ class Qwen3Next(Family):
         "large": Preset(hidden=1024, layers=16, heads=16, head_dim=64),
     }
     conv_kernel = 4
+    dt_range = (1e-3, 1e-1)  # Mamba2 / fla GatedDeltaNet: dt ~ logU(dt_min, dt_max)
+
+    def init_probe(self, model, generator):
+        """fla's / Mamba2's Gated DeltaNet init: dt_bias = softplus^-1(dt), dt ~ logU(1e-3, 1e-1).
+
+        transformers sets dt_bias = 1, so with A ~ U(0.01, 16) the initial per-token decay
+        e^{-A softplus(dt_bias)} is about e^-10 on average: the state is wiped every token and a pure-L probe
+        sits at chance on MQAR (reports/probe-training.md). A_log keeps transformers' (= fla's) log U(0, 16).
+        """
+        lo, hi = (math.log(x) for x in self.dt_range)
+        for module in model.modules():
+            if hasattr(module, "dt_bias") and hasattr(module, "A_log"):
+                u = torch.rand(module.dt_bias.shape, generator=generator)
+                dt = torch.exp(u * (hi - lo) + lo).clamp(min=1e-4)
+                with torch.no_grad():
+                    module.dt_bias.copy_(dt + torch.log(-torch.expm1(-dt)))  # softplus^-1(dt)
 
     def hf_config(self, pattern, preset: Preset, vocab_size, intermediate, **extra):
         n = preset.layers
@@ -56,6 +75,7 @@ class Qwen3Next(Family):
         kv = full * 2 * config.num_key_value_heads * config.head_dim * context * dtype_bytes
         hv, dk, dv = config.linear_num_value_heads, config.linear_key_head_dim, config.linear_value_head_dim
         conv_dim = 2 * config.linear_num_key_heads * dk + hv * dv
-        # transformers keeps the recurrent state in float32 whatever the model dtype; the conv state in model dtype
-        state = linear * (hv * dk * dv * 4 + conv_dim * (config.linear_conv_kernel_dim - 1) * dtype_bytes)
+        # transformers keeps the recurrent state in float32 whatever the model dtype; the conv state in model dtype,
+        # `linear_conv_kernel_dim` columns (its cache layer keeps the whole kernel window, not kernel - 1)
+        state = linear * (hv * dk * dv * 4 + conv_dim * config.linear_conv_kernel_dim * dtype_bytes)
         return {"full": kv, "linear": state, "total": kv + state}

@@ -12,10 +12,13 @@ GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir() and p.name != "hydr
 
 @pytest.mark.parametrize("group,option", [(g, p.stem) for g in GROUPS for p in sorted((CONF / g).glob("*.yaml"))])
 def test_every_config_file_composes(group, option):
-    cfg = compose_config([f"{group}={option}"])
-    assert cfg.hydra.mode is not None
-    if group == "model":
+    overrides = [f"{group}={option}"] + (["~experiment"] if (group, option) == ("model", "pretrained") else [])
+    cfg = compose_config(overrides)
+    assert cfg.suite.tasks and cfg.train.max_steps > 0 and cfg.eval.n_test > 0
+    if group == "model" and option != "pretrained":
         assert cfg.model.family and cfg.model.pattern and cfg.model.size
+    if (group, option) == ("model", "pretrained"):
+        assert cfg.model.family == "pretrained" and "path" in cfg.model.keys()
 
 
 def test_default_experiment_is_the_quick_sweep():

@@ -24,7 +24,7 @@ def test_quick_sweep_writes_every_file_and_resumes(tmp_path):
     out = run_sweep(sweep)
     assert out.returncode == 0, out.stderr[-4000:]
     assert f"report: {sweep.resolve() / 'report.md'}" in out.stdout
-    jobs = sorted(d for d in sweep.iterdir() if d.is_dir())
+    jobs = sorted(d for d in sweep.iterdir() if (d / ".hydra").is_dir())  # not plots/ or the report run's wandb/
     assert len(jobs) == 3
     patterns = set()
     for job in jobs:
