@@ -59,6 +59,8 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
     encoded = encode_examples(tokenizer, train_examples)
     names = sorted(encoded)
     rng = random.Random(seed)
+    device = torch.device(device)
+    amp = device.type == "cuda" and cfg.get("precision", "auto") in ("auto", "bf16")  # bf16 autocast on GPUs
     model.to(device).train()
     opt = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.95))
     curve, window = [], []
@@ -70,7 +72,8 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
         ids, mask, labels = make_batch(batch, tokenizer.pad_token_id, device)
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg.max_steps, cfg.lr, cfg.warmup_steps)
-        loss = model(input_ids=ids, attention_mask=mask, labels=labels, use_cache=False).loss
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels, use_cache=False).loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)

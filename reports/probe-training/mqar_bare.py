@@ -1,0 +1,139 @@
+"""Bare-token MQAR (Zoology's format) for probes built by hybrid-eval's model families, with init variants.
+
+The harness's own tasks are chat transcripts; this script isolates the mixer and its initialisation on the
+task DESIGN §4 measured (keys, values, distractors, queries as raw tokens), with the models the harness builds.
+
+    python reports/probe-training/mqar_bare.py OUT.jsonl RUN [RUN ...] [--d 512 --layers 8 ...]
+    RUN = family:pattern:init:lr[:opt...]   init = recipe | transformers;  opt = wd_all (decay every parameter,
+          as DESIGN's reference script did) | fp32 (no bf16 autocast) | NAME=VALUE (overrides --NAME for this run)
+          | sigmoid_gate (diagnosis only: Qwen3-Next's gated output norm uses sigmoid(z), as Kimi's KDA does,
+          instead of silu(z); not the released architecture)
+e.g. qwen3_next:L:transformers:1e-3 qwen3_next:L:recipe:1e-3 qwen3_next:LLLF:recipe:1e-3
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+
+import torch
+
+from harness.train import lr_at
+from models import get_family
+from models.family import Preset
+
+
+def mqar_batch(bs, kv, seq, n_keys, n_values, g, device):
+    """(x, labels): kv key-value pairs, distractor keys, then the kv queries each followed by its value."""
+    keys = torch.rand(bs, n_keys, generator=g, device=device).argsort(-1)[:, :kv] + 4
+    vals = torch.randint(0, n_values, (bs, kv), generator=g, device=device) + 4 + n_keys
+    ctx = torch.stack([keys, vals], -1).reshape(bs, 2 * kv)
+    qi = torch.rand(bs, kv, generator=g, device=device).argsort(-1)
+    qk, qv = torch.gather(keys, 1, qi), torch.gather(vals, 1, qi)
+    pad = seq - 4 * kv
+    filler = torch.randint(4, 4 + n_keys, (bs, pad), generator=g, device=device)
+    x = torch.cat([ctx, filler, torch.stack([qk, qv], -1).reshape(bs, 2 * kv)], 1)
+    labels = torch.full_like(x, -100)
+    labels[:, 2 * kv + pad + 1 :: 2] = qv
+    return x, labels
+
+
+def accuracy(model, a, device, amp):
+    g = torch.Generator(device=device).manual_seed(123)
+    hits = total = 0
+    with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+        for _ in range(4):
+            x, y = mqar_batch(256, a.kv, a.seq, a.keys, a.values, g, device)
+            pred = model(x, use_cache=False).logits[:, :-1].argmax(-1)
+            tgt = y[:, 1:]
+            mask = tgt != -100
+            hits += (pred[mask] == tgt[mask]).sum().item()
+            total += mask.sum().item()
+    return hits / total
+
+
+def run(spec: str, a, device):
+    family_name, pattern, init, lr, *opts = spec.split(":")
+    lr = float(lr)
+    a = argparse.Namespace(**vars(a))
+    for o in opts:
+        if "=" in o:
+            key, value = o.split("=")
+            setattr(a, key, type(getattr(a, key))(value))
+    amp = device.type == "cuda" and "fp32" not in opts
+    family = get_family(family_name)
+    preset = Preset(hidden=a.d, layers=a.layers, heads=a.d // 64, head_dim=64)
+    vocab = 4 + a.keys + a.values
+    config = family.hf_config(pattern, preset, vocab, int(a.d * 3), pad_token_id=0)
+    torch.manual_seed(0)
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_config(config)
+    if init == "recipe":
+        family.init_probe(model, torch.Generator().manual_seed(0))
+    if "sigmoid_gate" in opts:
+        for module in model.modules():
+            if type(module).__name__ == "Qwen3NextRMSNormGated":
+                module.activation = "sigmoid"
+    model.to(device)
+    params = [p for p in model.parameters()]
+    if "wd_all" in opts:
+        groups = [{"params": params, "weight_decay": 0.1}]
+    else:
+        groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": 0.1},
+                  {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
+    opt = torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95))
+    g = torch.Generator(device=device).manual_seed(0)
+    curve, t0 = [], time.time()
+    for step in range(a.steps):
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, a.steps, lr, a.steps // 10)
+        x, y = mqar_batch(a.batch, a.kv, a.seq, a.keys, a.values, g, device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            loss = model(x, labels=y, use_cache=False).loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        if (step + 1) % a.eval_every == 0 or step + 1 == a.steps:
+            model.eval()
+            curve.append([step + 1, round(loss.item(), 3), round(accuracy(model, a, device, amp), 4)])
+            model.train()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    out = dict(run=spec, family=family_name, pattern=pattern, init=init, lr=lr, opts=opts, d=a.d, layers=a.layers,
+               kv=a.kv, seq=a.seq, keys=a.keys, values=a.values, batch=a.batch, steps=a.steps,
+               params=sum(p.numel() for p in model.parameters()), chance=1 / a.values, acc=curve[-1][2],
+               best_acc=max(c[2] for c in curve), final_loss=curve[-1][1], initial_loss_uniform=round(math.log(a.values), 3),
+               curve=curve, seconds=round(time.time() - t0, 1), device=torch.cuda.get_device_name() if device.type == "cuda" else "cpu")
+    print(json.dumps(out), flush=True)
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out")
+    ap.add_argument("runs", nargs="+")
+    ap.add_argument("--d", type=int, default=512)
+    ap.add_argument("--layers", type=int, default=8)
+    ap.add_argument("--kv", type=int, default=16)
+    ap.add_argument("--seq", type=int, default=256)
+    ap.add_argument("--keys", type=int, default=512)
+    ap.add_argument("--values", type=int, default=512)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--eval-every", type=int, default=250)
+    ap.add_argument("--threads", type=int, default=0)
+    a = ap.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    with open(a.out, "a") as f:
+        for spec in a.runs:
+            f.write(json.dumps(run(spec, a, device)) + "\n")
+            f.flush()
+
+
+if __name__ == "__main__":
+    main()
