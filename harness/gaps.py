@@ -30,6 +30,8 @@ NOT_VARIANT = ("seed", "model.pattern", "model.family", "model.size", "device", 
 
 # ---------------------------------------------------------------- loading a sweep directory
 
+BASELINE_DIR = "baseline"  # a pretrained job's subfolder holding model.baseline_path's results
+
 def _overrides(d: Path) -> list[str] | None:
     path = d / ".hydra" / "overrides.yaml"
     if not path.is_file():
@@ -40,14 +42,25 @@ def _overrides(d: Path) -> list[str] | None:
 
 
 def load_jobs(sweep_dir) -> list[dict]:
-    """Every complete job under `sweep_dir` (one level down), with its samples, directory and overrides."""
+    """Every complete job under `sweep_dir` (one level down), with its samples, directory and overrides.
+
+    A pretrained job's named baseline (`model.baseline_path`, evaluated into `<job>/baseline/`) is loaded too,
+    marked `baseline_of` its job; a single run's directory is itself a job, with its baseline below it.
+    """
+    root = Path(sweep_dir)
+    dirs = [root] if store.is_complete(root) else sorted(d for d in root.iterdir() if d.is_dir())
     jobs = []
-    for d in sorted(Path(sweep_dir).iterdir()):
-        if d.is_dir() and store.is_complete(d):
-            res = store.read_json(d / store.RESULTS)
-            res["samples"] = store.read_jsonl(d / store.SAMPLES)
-            res["dir"] = d.name
+    for d in dirs:
+        if not store.is_complete(d):
+            continue
+        for job_dir, of in ((d, None), (d / BASELINE_DIR, d.name)):
+            if of is not None and not store.is_complete(job_dir):
+                continue
+            res = store.read_json(job_dir / store.RESULTS)
+            res["samples"] = store.read_jsonl(job_dir / store.SAMPLES)
+            res["dir"] = job_dir.name if of is None else f"{d.name}/{BASELINE_DIR}"
             res["overrides"] = _overrides(d)
+            res["baseline_of"] = of
             jobs.append(res)
     return jobs
 
@@ -131,12 +144,33 @@ def _scores_by_task(job) -> dict[str, dict[str, float]]:
     return out
 
 
+def baseline_pattern(family: str, jobs: list[dict], baseline: str) -> str:
+    """`baseline`, or the family's reference variant when no job of the family has that pattern
+    (DeepSeek-V3.2's variants are `dense` / `sparse`: its baseline is `dense`)."""
+    if any(j["model"]["family"] == family and j["model"]["pattern"] == baseline for j in jobs):
+        return baseline
+    import models.catalog  # noqa: F401  (registers the families)
+    from models.family import FAMILIES
+
+    return FAMILIES[family].reference_pattern if family in FAMILIES else baseline
+
+
+def is_baseline(job: dict, jobs: list[dict], baseline: str) -> bool:
+    if job.get("baseline_of"):
+        return True
+    return job["model"]["pattern"] == baseline_pattern(job["model"]["family"], jobs, baseline)
+
+
 def _find_baseline(job: dict, jobs: list[dict], baseline: str) -> dict | None:
+    for b in jobs:  # a pretrained job's named baseline checkpoint
+        if b.get("baseline_of") and b["baseline_of"] == job["dir"]:
+            return b
     m = job["model"]
+    pattern = baseline_pattern(m["family"], jobs, baseline)
     for b in jobs:
         bm = b["model"]
-        if (bm["pattern"] == baseline and b["seed"] == job["seed"] and bm["family"] == m["family"]
-                and bm["size"] == m["size"] and b.get("context") == job.get("context")):
+        if (bm["pattern"] == pattern and b["seed"] == job["seed"] and bm["family"] == m["family"]
+                and bm["size"] == m["size"] and b.get("context") == job.get("context") and not b.get("baseline_of")):
             return b
     return None
 
@@ -400,7 +434,7 @@ def compute(jobs: list[dict], baseline: str = "F", missing: list[str] | None = N
             "train": _train_summary(job),
         }
     for name, job in zip(names, jobs):
-        if job["model"]["pattern"] == baseline:
+        if is_baseline(job, jobs, baseline):
             continue
         head = {"variant": job["variant"], "seed": job["seed"]}
         if job.get("did_not_train"):

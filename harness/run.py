@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 import models
 from harness import stats, store
 from harness.errors import ConfigError
+from harness.gaps import BASELINE_DIR
 from harness.evaluate import evaluate
 from harness.train import train
 from models.tokenizer import build_probe_tokenizer
@@ -27,7 +28,6 @@ from tasks.data import Suite, load_splits
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint"
-BASELINE = "baseline"  # model=pretrained: the job dir's subfolder holding model.baseline_path's results
 
 
 def pick_device(name: str) -> torch.device:
@@ -89,7 +89,7 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
     models.validate(cfg.model)
     pretrained = models.is_pretrained(cfg.model)
     if pretrained and cfg.model.get("baseline_path") is not None:  # the named baseline first, into <job>/baseline/
-        run_job(OmegaConf.merge(cfg, {"model": {"path": cfg.model.baseline_path, "baseline_path": None}}), job_dir / BASELINE)
+        run_job(OmegaConf.merge(cfg, {"model": {"path": cfg.model.baseline_path, "baseline_path": None}}), job_dir / BASELINE_DIR)
     suite = Suite.from_config(cfg.suite)
     # train/validation are generated for pretrained models too: test examples exclude them, so every job shares a test set
     sizes = {"train": cfg.train.n_examples, "validation": cfg.train.n_validation, "test": cfg.eval.n_test}

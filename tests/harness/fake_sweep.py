@@ -25,7 +25,7 @@ def task(name: str, category: str, scores, chance: float = 0.1, **knobs) -> dict
 
 
 def write_job(sweep: Path, pattern: str, seed: int, tasks: dict[str, dict], *, did_not_train: bool | None = None,
-              loss_curve=None, size: str = "tiny") -> Path:
+              loss_curve=None, size: str = "tiny", family: str = "qwen3_next") -> Path:
     """One complete job; `tasks` maps an alias to `task(...)`."""
     d = Path(sweep) / f"model.pattern={pattern},seed={seed}"
     (d / ".hydra").mkdir(parents=True, exist_ok=True)
@@ -41,7 +41,7 @@ def write_job(sweep: Path, pattern: str, seed: int, tasks: dict[str, dict], *, d
         cats.setdefault(t["category"], []).append(s)
     curve = loss_curve if loss_curve is not None else [[10 * (i + 1), 5.0 - 0.3 * i] for i in range(10)]
     results = {
-        "model": {"family": "qwen3_next", "pattern": pattern, "size": size, "params": 1000 + len(pattern),
+        "model": {"family": family, "pattern": pattern, "size": size, "params": 1000 + len(pattern),
                   "layer_types": ["full_attention" if c == "F" else "linear_attention" for c in pattern]},
         "suite": "constructed", "seed": seed, "tasks": out_tasks,
         "categories": {c: stats.mean_ci(g)[0] for c, g in cats.items()},

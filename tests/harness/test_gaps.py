@@ -149,3 +149,13 @@ def test_missing_and_incomplete_jobs_are_named(tmp_path):
     assert g["missing"] == ["model.pattern=L seed=1"]
     assert g["incomplete"] == ["model.pattern=L,seed=1"]
     assert set(g["variants"]) == {"qwen3_next:L:tiny:seed0"}  # L seed 1 never finished: aggregated without it
+
+
+def test_deepseek_sparse_is_compared_with_dense_when_no_F_job_exists(tmp_path):
+    b, v = paired(200, 0.8, 0.25)
+    write_job(tmp_path, "dense", 0, {"mqar": task("mqar", "long_context", b)}, family="deepseek_v32")
+    write_job(tmp_path, "sparse", 0, {"mqar": task("mqar", "long_context", v)}, family="deepseek_v32")
+    g = gaps.compute(gaps.load_jobs(tmp_path), baseline="F")
+    (entry,) = g["variants"].values()
+    assert entry["baseline_job"] == "model.pattern=dense,seed=0"
+    assert entry["tasks"]["mqar"]["gap"] == pytest.approx(0.25)

@@ -131,6 +131,17 @@ def test_cli_evaluates_a_checkpoint_and_its_baseline_without_training(checkpoint
     keys = [{(s["task"], s["id"], s["prompt_hash"]) for s in map(json.loads, (d / "samples.jsonl").read_text().splitlines())}
             for d in (job, job / "baseline")]
     assert keys[0] == keys[1] and len(keys[0]) == 12
+    # ... and they do: the report pairs the checkpoint with its named baseline
+    from harness import gaps
+
+    g = gaps.compute(gaps.load_jobs(job))
+    (entry,) = g["variants"].values()
+    assert entry["baseline_job"] == "job/baseline"
+    for alias, t in entry["tasks"].items():
+        scores = {d: {s["id"]: s["score"] for s in map(json.loads, (d / "samples.jsonl").read_text().splitlines())
+                      if s["task"] == alias} for d in (job, job / "baseline")}
+        expect = sum(scores[job / "baseline"][i] - scores[job][i] for i in scores[job]) / len(scores[job])
+        assert t["gap"] == pytest.approx(expect)
 
 
 @pytest.mark.parametrize("kind", ["bin_only", "missing"])
