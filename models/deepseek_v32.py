@@ -21,7 +21,7 @@ import functools
 
 from transformers import AutoConfig
 
-from models.family import Family, ModelConfigError, Preset, register
+from models.family import Family, ModelConfigError, PRESETS, Preset, register
 
 PATTERNS = {"dense": "full_attention", "sparse": "sparse_attention"}
 
@@ -33,12 +33,7 @@ class DeepseekV32(Family):
     layer_names = PATTERNS
     reference_pattern = "dense"
     knobs = {"index_topk": 64}
-    presets = {
-        "tiny": Preset(hidden=64, layers=4, heads=2, head_dim=32),
-        "small": Preset(hidden=128, layers=4, heads=2, head_dim=64),
-        "base": Preset(hidden=512, layers=8, heads=8, head_dim=64),
-        "large": Preset(hidden=1024, layers=16, heads=16, head_dim=64),
-    }
+    presets = PRESETS
     max_context = 8192  # max_position_embeddings; `dense` uses it as index_topk
 
     def layer_types(self, pattern, n_layers):

@@ -53,6 +53,15 @@ class Preset:
     mlp_ratio: float = 3.0  # intermediate size of the F variant / hidden
 
 
+# The size presets every family shares unless it needs others (MiniMax's tiny/small need 8 layers for LLLLLLLF)
+PRESETS = {
+    "tiny": Preset(hidden=64, layers=4, heads=2, head_dim=32),  # CI: seconds
+    "small": Preset(hidden=128, layers=4, heads=2, head_dim=64),  # CPU default
+    "base": Preset(hidden=512, layers=8, heads=8, head_dim=64),  # ~30M parameters, GPU
+    "large": Preset(hidden=1024, layers=16, heads=16, head_dim=64),  # ~200M+, GPU
+}
+
+
 class Family:
     name: ClassVar[str]
     model_type: ClassVar[str]  # transformers' model_type

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from transformers import AutoConfig
 
-from models.family import Family, Preset, register
+from models.family import Family, PRESETS, Preset, register
 
 
 @register
@@ -24,12 +24,7 @@ class KimiLinear(Family):
     name = "kimi_linear"
     model_type = "kimi_linear"
     layer_names = {"F": "full_attention", "L": "linear_attention"}
-    presets = {
-        "tiny": Preset(hidden=64, layers=4, heads=2, head_dim=32),
-        "small": Preset(hidden=128, layers=4, heads=2, head_dim=64),
-        "base": Preset(hidden=512, layers=8, heads=8, head_dim=64),
-        "large": Preset(hidden=1024, layers=16, heads=16, head_dim=64),
-    }
+    presets = PRESETS
     conv_kernel = 4
 
     @staticmethod

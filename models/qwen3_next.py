@@ -10,7 +10,7 @@ import math
 import torch
 from transformers import AutoConfig
 
-from models.family import Family, Preset, register
+from models.family import Family, PRESETS, Preset, register
 
 
 @register
@@ -18,12 +18,7 @@ class Qwen3Next(Family):
     name = "qwen3_next"
     model_type = "qwen3_next"
     layer_names = {"F": "full_attention", "L": "linear_attention"}
-    presets = {
-        "tiny": Preset(hidden=64, layers=4, heads=2, head_dim=32),
-        "small": Preset(hidden=128, layers=4, heads=2, head_dim=64),
-        "base": Preset(hidden=512, layers=8, heads=8, head_dim=64),
-        "large": Preset(hidden=1024, layers=16, heads=16, head_dim=64),
-    }
+    presets = PRESETS
     conv_kernel = 4
     dt_range = (1e-3, 1e-1)  # Mamba2 / fla GatedDeltaNet: dt ~ logU(dt_min, dt_max)
 
