@@ -20,7 +20,7 @@ import models
 from harness import stats, store
 from harness.errors import ConfigError
 from harness.gaps import BASELINE_DIR
-from harness.evaluate import evaluate
+from harness.evaluate import check_eval_config, evaluate
 from harness.train import train
 from models.tokenizer import build_probe_tokenizer
 from tasks.base import words
@@ -63,14 +63,19 @@ def suite_tokenizer(suite: Suite, data: dict[str, dict[str, list[dict]]]):
 
 def summarize(suite: Suite, records: list[dict]) -> tuple[dict, dict]:
     by_task: dict[str, list[float]] = {}
+    episode: dict[str, dict[str, list[float]]] = {}  # per-episode metrics some records carry (harness/evaluate.py)
     for r in records:
         by_task.setdefault(r["task"], []).append(r["score"])
+        for key in ("final_state_match", "pass_hat_k", "pass_at_k"):
+            if key in r:
+                episode.setdefault(r["task"], {}).setdefault(key, []).append(float(r[key]))
     tasks, cats = {}, {}
     for task in suite.tasks:
         scores = by_task[task.alias]
         est, lo, hi = stats.mean_ci([scores])
         tasks[task.alias] = {"task": task.name, "category": task.category, "score": est, "ci95": [lo, hi], "n": len(scores),
-                            "chance": task.chance(), "knobs": task.knob_dict()}
+                            "chance": task.chance(), "knobs": task.knob_dict(),
+                            **{key: sum(v) / len(v) for key, v in episode.get(task.alias, {}).items()}}
         cats.setdefault(task.category, []).append(scores)
     categories = {c: stats.mean_ci(groups)[0] for c, groups in cats.items()}
     category_ci = {c: list(stats.mean_ci(groups)[1:]) for c, groups in cats.items()}
@@ -87,6 +92,7 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
         torch.set_num_threads(int(cfg.threads))
     device = pick_device(str(cfg.device))
     models.validate(cfg.model)
+    check_eval_config(cfg.eval)  # a bad eval.multi_turn fails before training, not after
     pretrained = models.is_pretrained(cfg.model)
     if pretrained and cfg.model.get("baseline_path") is not None:  # the named baseline first, into <job>/baseline/
         run_job(OmegaConf.merge(cfg, {"model": {"path": cfg.model.baseline_path, "baseline_path": None}}), job_dir / BASELINE_DIR)
