@@ -1,0 +1,43 @@
+"""Gated delta rule, token by token in float32: the specification the other backends are tested against.
+
+Per value head, with state S in R^{K x V} (Gated DeltaNet, Yang et al. ICLR 2025; Qwen3-Next):
+
+    S_t = e^{g_t} (I - beta_t k_t k_t^T) S_{t-1} + beta_t k_t v_t^T
+    o_t = scale * S_t^T q_t
+
+computed as transformers' ``torch_recurrent_gated_delta_rule`` orders it: decay first, then the delta update
+reading ``k_t^T S`` from the decayed state, then the output read from the new state.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def gated_delta_reference(
+    q: torch.Tensor,  # (B, T, H, K)
+    k: torch.Tensor,  # (B, T, H, K)
+    v: torch.Tensor,  # (B, T, HV, V), HV a multiple of H
+    g: torch.Tensor,  # (B, T, HV), log decay <= 0
+    beta: torch.Tensor,  # (B, T, HV)
+    scale: float,
+    initial_state: torch.Tensor | None = None,  # (B, HV, K, V) float32
+    output_final_state: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    B, T, H, K = q.shape
+    HV, V = v.shape[2], v.shape[3]
+    dtype = v.dtype
+    if HV != H:  # each q/k head serves HV // H consecutive value heads
+        q, k = q.repeat_interleave(HV // H, dim=2), k.repeat_interleave(HV // H, dim=2)
+    q, k, v, g, beta = (x.float() for x in (q, k, v, g, beta))
+    S = q.new_zeros(B, HV, K, V) if initial_state is None else initial_state.float()
+    outputs = []
+    for t in range(T):
+        q_t, k_t, v_t = q[:, t], k[:, t], v[:, t]  # (B, HV, K), (B, HV, K), (B, HV, V)
+        S = S * g[:, t, :, None, None].exp()  # decay
+        kv_mem = torch.einsum("bhk,bhkv->bhv", k_t, S)  # what the state predicts for k_t
+        delta = (v_t - kv_mem) * beta[:, t, :, None]  # (B, HV, V)
+        S = S + torch.einsum("bhk,bhv->bhkv", k_t, delta)
+        outputs.append(torch.einsum("bhk,bhkv->bhv", q_t * scale, S))
+    o = torch.stack(outputs, dim=1) if T else v.new_zeros(B, 0, HV, V)  # (B, T, HV, V)
+    return o.to(dtype), (S if output_final_state else None)

@@ -1,0 +1,145 @@
+"""Backend dispatch: per-call resolution, one-line errors, the run default, call counters, and the detection
+of fla's Hopper/Triton backward refusal (DESIGN.md §9)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+
+import pytest
+import torch
+
+import kernels
+from kernels import backend
+
+
+@pytest.fixture
+def default_backend():
+    """Restore the run default after a test that changes it."""
+    previous = kernels.get_backend()
+    yield
+    kernels.set_backend(previous)
+
+
+def small_inputs():
+    q = torch.nn.functional.normalize(torch.randn(1, 5, 2, 8), dim=-1)
+    return q, q.clone(), torch.randn(1, 5, 2, 8), -torch.rand(1, 5, 2), torch.rand(1, 5, 2)
+
+
+def test_auto_on_cpu_resolves_to_torch():
+    assert kernels.resolve("auto", torch.zeros(1)) == "torch"
+    assert kernels.resolve("reference", torch.zeros(1)) == "reference"
+
+
+def test_fla_on_cpu_is_one_clear_error():
+    with pytest.raises(ValueError) as info:
+        kernels.gated_delta(*small_inputs(), backend="fla")
+    assert str(info.value) == "backend 'fla' needs CUDA tensors; got cpu. Use backend='torch' or 'auto'."
+
+
+def test_fla_not_installed_says_how_to_install(monkeypatch):
+    monkeypatch.setattr(backend, "fla_available", lambda: False)
+    with pytest.raises(ValueError, match=r"pip install 'hybrid-eval\[gpu\]'"):
+        kernels.resolve("fla")  # no tensors: the device check passes, the install check speaks
+
+
+def test_unknown_backend_lists_accepted_names():
+    with pytest.raises(ValueError) as info:
+        kernels.kda(*small_inputs()[:3], -torch.rand(1, 5, 2, 8), torch.rand(1, 5, 2), backend="triton")
+    assert str(info.value) == "unknown kernel backend 'triton'; accepted: 'auto', 'reference', 'torch', 'fla'."
+    with pytest.raises(ValueError, match="accepted: 'auto', 'reference', 'torch', 'fla'"):
+        kernels.set_backend("cuda")
+
+
+def test_set_backend_changes_what_auto_means(default_backend):
+    kernels.calls.clear()
+    assert kernels.set_backend("reference") == "auto"
+    assert kernels.get_backend() == "reference"
+    kernels.gated_delta(*small_inputs())  # backend="auto" by default
+    kernels.gated_delta(*small_inputs(), backend="torch")  # an explicit backend still wins
+    assert kernels.calls[("gated_delta", "reference")] == 1
+    assert kernels.calls[("gated_delta", "torch")] == 1
+
+
+def test_call_counters_count_each_op_and_backend():
+    kernels.calls.clear()
+    q, k, v, g, beta = small_inputs()
+    for _ in range(2):
+        kernels.gated_delta(q, k, v, g, beta, backend="torch")
+    kernels.kda(q, k, v, g[..., None].expand(1, 5, 2, 8), beta, backend="reference")
+    kernels.lightning(q, k, v, torch.tensor([0.1, 0.2]))
+    kernels.short_conv(torch.randn(1, 5, 4), torch.randn(4, 3), backend="reference")
+    assert kernels.calls == {
+        ("gated_delta", "torch"): 2,
+        ("kda", "reference"): 1,
+        ("lightning", "torch"): 1,
+        ("short_conv", "reference"): 1,
+    }
+
+
+def test_backends_agree_through_the_public_api():
+    """Smoke-level agreement of all CPU backends for every op through ``kernels.*``."""
+    q, k, v, g, beta = small_inputs()
+    gk = -torch.rand(1, 5, 2, 8)
+    for op, args in [
+        (kernels.gated_delta, (q, k, v, g, beta)),
+        (kernels.kda, (q, k, v, gk, beta)),
+        (kernels.lightning, (q, k, v, torch.tensor([0.1, 0.2]))),
+    ]:
+        got, want = op(*args, backend="torch")[0], op(*args, backend="reference")[0]
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+class FakeHopper:
+    """Patches what fla_backward_ok reads: fla installed, a CUDA device of the given kind, Triton's version."""
+
+    def __init__(self, monkeypatch, capability=(9, 0), name="NVIDIA H100 80GB HBM3", triton="3.6.0", tilelang=False):
+        monkeypatch.setattr(backend, "fla_available", lambda: True)
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+        monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+        monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: name)
+        real_version, real_find_spec = importlib.metadata.version, importlib.util.find_spec
+        monkeypatch.setattr(
+            importlib.metadata, "version", lambda pkg: triton if pkg == "triton" else real_version(pkg)
+        )
+        monkeypatch.setattr(
+            importlib.util, "find_spec",
+            lambda mod, *a: (object() if tilelang else None) if mod == "tilelang" else real_find_spec(mod, *a),
+        )
+
+
+def test_fla_backward_refused_on_hopper_with_triton_3_6(monkeypatch):
+    FakeHopper(monkeypatch, triton="3.6.0")
+    ok, reason = kernels.fla_backward_ok()
+    assert not ok
+    assert "3.6.0" in reason and "#640" in reason and "sm_90" in reason
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        dict(triton="3.7.1"),  # fixed Triton
+        dict(triton="3.3.1"),  # before the regression
+        dict(capability=(8, 0), name="NVIDIA A100-SXM4-80GB"),  # not Hopper
+        dict(tilelang=True),  # fla routes the kernel through TileLang
+    ],
+    ids=["triton-3.7.1", "triton-3.3", "ampere", "tilelang"],
+)
+def test_fla_backward_allowed_elsewhere(monkeypatch, kind):
+    FakeHopper(monkeypatch, **kind)
+    ok, reason = kernels.fla_backward_ok("gated_delta")
+    assert ok, reason
+
+
+def test_fla_backward_only_gated_delta_is_affected(monkeypatch):
+    FakeHopper(monkeypatch, triton="3.6.0")
+    for op in ("kda", "lightning", "short_conv"):
+        assert kernels.fla_backward_ok(op)[0], op
+
+
+def test_fla_backward_without_fla_or_cuda(monkeypatch):
+    monkeypatch.setattr(backend, "fla_available", lambda: False)
+    assert kernels.fla_backward_ok() == (False, "flash-linear-attention is not installed")
+    monkeypatch.setattr(backend, "fla_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert kernels.fla_backward_ok() == (False, "no CUDA device")
