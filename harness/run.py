@@ -77,9 +77,8 @@ def summarize(suite: Suite, records: list[dict]) -> tuple[dict, dict]:
                             "chance": task.chance(), "knobs": task.knob_dict(),
                             **{key: sum(v) / len(v) for key, v in episode.get(task.alias, {}).items()}}
         cats.setdefault(task.category, []).append(scores)
-    categories = {c: stats.mean_ci(groups)[0] for c, groups in cats.items()}
-    category_ci = {c: list(stats.mean_ci(groups)[1:]) for c, groups in cats.items()}
-    return tasks, {"scores": categories, "ci95": category_ci}
+    cis = {c: stats.mean_ci(groups) for c, groups in cats.items()}
+    return tasks, {"scores": {c: ci[0] for c, ci in cis.items()}, "ci95": {c: list(ci[1:]) for c, ci in cis.items()}}
 
 
 def run_job(cfg: DictConfig, job_dir: Path) -> dict:
