@@ -20,6 +20,7 @@ import models
 from harness import stats, store
 from harness.errors import ConfigError
 from harness.gaps import BASELINE_DIR
+from harness.protocol import did_not_train
 from harness.evaluate import check_eval_config, evaluate
 from harness.train import train
 from models.tokenizer import build_probe_tokenizer
@@ -128,6 +129,14 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
             tokenizer.save_pretrained(ckpt)
             store.write_json(ckpt / "train.json", train_summary)
         model.to(device).eval()
+        verdict = {}
+        if not pretrained and any("validation" in v for v in data.values()):
+            validation = summarize(suite, evaluate(model, tokenizer, {t.alias: t for t in suite.tasks},
+                                                   {k: v["validation"] for k, v in data.items()}, cfg.eval))[0]
+            flag, reason = did_not_train(train_summary["initial_loss"], train_summary["final_loss"], validation)
+            train_summary["val_accuracy"] = sum(v["score"] for v in validation.values()) / len(validation)
+            train_summary["val_accuracy_tasks"] = {t: v["score"] for t, v in validation.items()}
+            verdict = {"did_not_train": flag, "did_not_train_reason": reason}
         t_eval = time.time()
         records = evaluate(model, tokenizer, {t.alias: t for t in suite.tasks}, {k: v["test"] for k, v in data.items()},
                            cfg.eval, progress_factory=progress)
@@ -144,6 +153,7 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
             "timings": {"train_s": train_summary["seconds"], "eval_s": round(eval_seconds, 2),
                         "total_s": round(time.time() - t_start, 2)},
             "device": str(device),
+            **verdict,
             "complete": True,
         }
         store.write_jsonl(job_dir / store.SAMPLES, records)
