@@ -3,7 +3,7 @@
 The harness's own tasks are chat transcripts; this script isolates the mixer and its initialisation on the
 task DESIGN §4 measured (keys, values, distractors, queries as raw tokens), with the models the harness builds.
 
-    python reports/probe-training/mqar_bare.py OUT.jsonl RUN [RUN ...] [--d 512 --layers 8 ...]
+    python -m harness.mqar_probe OUT.jsonl RUN [RUN ...] [--d 512 --layers 8 ...]
     RUN = family:pattern:init:lr[:opt...]   init = recipe | transformers;  opt = wd_all (decay every parameter,
           as DESIGN's reference script did) | fp32 (no bf16 autocast) | NAME=VALUE (overrides --NAME for this run)
           | sigmoid_gate (diagnosis only: Qwen3-Next's gated output norm uses sigmoid(z), as Kimi's KDA does,
@@ -111,8 +111,8 @@ def run(spec: str, a, device):
     return out
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m harness.mqar_probe", description=__doc__.splitlines()[0])
     ap.add_argument("out")
     ap.add_argument("runs", nargs="+")
     ap.add_argument("--d", type=int, default=512)
@@ -125,7 +125,11 @@ def main():
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--threads", type=int, default=0)
-    a = ap.parse_args()
+    return ap
+
+
+def main():
+    a = parser().parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
