@@ -71,11 +71,7 @@ class DeepseekV32(Family):
         topk = max_pos if pattern == "dense" else int(extra.get("index_topk", self.knobs["index_topk"]))
         return AutoConfig.for_model(
             "deepseek_v32",
-            vocab_size=vocab_size,
-            hidden_size=preset.hidden,
-            intermediate_size=intermediate,
-            num_hidden_layers=n,
-            num_attention_heads=preset.heads,
+            **preset.trunk(vocab_size, intermediate),
             num_key_value_heads=preset.heads,
             **self.mla_dims(preset),
             index_topk=topk,

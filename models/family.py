@@ -52,6 +52,11 @@ class Preset:
     head_dim: int
     mlp_ratio: float = 3.0  # intermediate size of the F variant / hidden
 
+    def trunk(self, vocab_size: int, intermediate: int) -> dict:
+        """The config keys every family's transformers config shares (the non-mixer part of the network)."""
+        return {"vocab_size": vocab_size, "hidden_size": self.hidden, "intermediate_size": intermediate,
+                "num_hidden_layers": self.layers, "num_attention_heads": self.heads}
+
 
 # The size presets every family shares unless it needs others (MiniMax's tiny/small need 8 layers for LLLLLLLF)
 PRESETS = {

@@ -37,11 +37,7 @@ class KimiLinear(Family):
         n = preset.layers
         return AutoConfig.for_model(
             "kimi_linear",
-            vocab_size=vocab_size,
-            hidden_size=preset.hidden,
-            intermediate_size=intermediate,
-            num_hidden_layers=n,
-            num_attention_heads=preset.heads,
+            **preset.trunk(vocab_size, intermediate),
             num_key_value_heads=preset.heads,
             q_lora_rank=None,
             **self.mla_dims(preset),

@@ -61,11 +61,7 @@ class MiniMax(Family):
         n = preset.layers
         return AutoConfig.for_model(
             "minimax",
-            vocab_size=vocab_size,
-            hidden_size=preset.hidden,
-            intermediate_size=intermediate,
-            num_hidden_layers=n,
-            num_attention_heads=preset.heads,
+            **preset.trunk(vocab_size, intermediate),
             num_key_value_heads=self.kv_heads(preset),
             head_dim=preset.head_dim,
             num_local_experts=1,

@@ -41,11 +41,7 @@ class Qwen3Next(Family):
         n = preset.layers
         return AutoConfig.for_model(
             "qwen3_next",
-            vocab_size=vocab_size,
-            hidden_size=preset.hidden,
-            intermediate_size=intermediate,
-            num_hidden_layers=n,
-            num_attention_heads=preset.heads,
+            **preset.trunk(vocab_size, intermediate),
             num_key_value_heads=preset.heads,
             head_dim=preset.head_dim,
             linear_num_key_heads=preset.heads,
