@@ -16,6 +16,7 @@ model's forward ran our op with the backend it asked for.
 from __future__ import annotations
 
 import functools
+import importlib
 import importlib.metadata
 import importlib.util
 from collections import Counter
@@ -87,6 +88,17 @@ def resolve(backend: str, *tensors: torch.Tensor) -> str:
 def count(op: str, backend: str) -> None:
     """Record one call of ``op`` run with the concrete ``backend``."""
     calls[(op, backend)] += 1
+
+
+def implementation(op: str, backend: str, reference, chunked):
+    """The function that runs `op` on the resolved `backend`, counted in `calls`: the reference loop, the
+    chunked torch form, or the wrapper in kernels/<op>/fla.py (imported only when chosen: it imports Triton)."""
+    count(op, backend)
+    if backend == "reference":
+        return reference
+    if backend == "torch":
+        return chunked
+    return getattr(importlib.import_module(f"kernels.{op}.fla"), f"{op}_fla")
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:

@@ -61,11 +61,5 @@ def gated_delta(
     check_state(op, initial_state, (B, HV, K, V), q.device)
     scale = check_scale(op, scale, K)
     name = _backend.resolve(backend, q, k, v, g, beta, initial_state)
-    _backend.count(op, name)
-    if name == "reference":
-        run = gated_delta_reference
-    elif name == "torch":
-        run = gated_delta_chunked
-    else:
-        from kernels.gated_delta.fla import gated_delta_fla as run
+    run = _backend.implementation(op, name, gated_delta_reference, gated_delta_chunked)
     return run(q, k, v, g, beta, scale, initial_state, output_final_state)

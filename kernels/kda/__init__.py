@@ -63,11 +63,5 @@ def kda(
     check_state(op, initial_state, (B, HV, K, V), q.device)
     scale = check_scale(op, scale, K)
     name = _backend.resolve(backend, q, k, v, g, beta, initial_state)
-    _backend.count(op, name)
-    if name == "reference":
-        run = kda_reference
-    elif name == "torch":
-        run = kda_chunked
-    else:
-        from kernels.kda.fla import kda_fla as run
+    run = _backend.implementation(op, name, kda_reference, kda_chunked)
     return run(q, k, v, g, beta, scale, initial_state, output_final_state)

@@ -63,11 +63,5 @@ def lightning(
     check_state(op, initial_state, (B, H, K, V), q.device)
     scale = check_scale(op, scale, K)
     name = _backend.resolve(backend, q, k, v, initial_state)
-    _backend.count(op, name)
-    if name == "reference":
-        run = lightning_reference
-    elif name == "torch":
-        run = lightning_chunked
-    else:
-        from kernels.lightning.fla import lightning_fla as run
+    run = _backend.implementation(op, name, lightning_reference, lightning_chunked)
     return run(q, k, v, decay.to(q.device), scale, initial_state, output_final_state)

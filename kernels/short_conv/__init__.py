@@ -66,11 +66,5 @@ def short_conv(
     if state is not None:
         check_tensor(op, "state", state, (B, C, W - 1), x.device)
     name = _backend.resolve(backend, x, weight, bias, state)
-    _backend.count(op, name)
-    if name == "reference":
-        run = short_conv_reference
-    elif name == "torch":
-        run = short_conv_chunked
-    else:
-        from kernels.short_conv.fla import short_conv_fla as run
+    run = _backend.implementation(op, name, short_conv_reference, short_conv_chunked)
     return run(x, weight, bias, activation, state, output_final_state)
