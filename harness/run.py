@@ -16,6 +16,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
+import kernels
 import models
 from harness import stats, store
 from harness.errors import ConfigError
@@ -39,6 +40,25 @@ def pick_device(name: str) -> torch.device:
     if name not in ("cpu",) and not name.startswith("cuda"):
         raise ConfigError(f"device={name!r}; accepted: auto, cpu, cuda, cuda:N")
     return torch.device(name)
+
+
+def set_kernel_backend(cfg: DictConfig, device: torch.device) -> str:
+    """Apply `kernels.backend` for this run (models/binding.py routes the linear layers through kernels/)."""
+    name = str(OmegaConf.select(cfg, "kernels.backend", default="auto"))
+    if name not in kernels.BACKENDS:
+        raise ConfigError(f"kernels.backend={name!r}; accepted: {', '.join(kernels.BACKENDS)}")
+    if name == "fla" and device.type != "cuda":
+        raise ConfigError(f"kernels.backend=fla needs a CUDA device (device is {device}); use auto, torch or reference")
+    if name == "fla" and not kernels.fla_available():
+        raise ConfigError("kernels.backend=fla but flash-linear-attention is not installed: pip install 'hybrid-eval[gpu]'")
+    kernels.set_backend(name)
+    return name
+
+
+def kernel_paths(before: dict) -> dict:
+    """Calls of each linear-attention op per backend since `before` (a copy of kernels.calls), e.g. 'kda:fla'."""
+    return {f"{op}:{backend}": n - before.get((op, backend), 0)
+            for (op, backend), n in sorted(kernels.calls.items()) if n > before.get((op, backend), 0)}
 
 
 def quiet() -> bool:
@@ -91,6 +111,8 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
     if cfg.get("threads"):
         torch.set_num_threads(int(cfg.threads))
     device = pick_device(str(cfg.device))
+    kernel_backend = set_kernel_backend(cfg, device)
+    calls_before = dict(kernels.calls)
     models.validate(cfg.model)
     check_eval_config(cfg.eval)  # a bad eval.multi_turn fails before training, not after
     pretrained = models.is_pretrained(cfg.model)
@@ -153,6 +175,7 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
             "timings": {"train_s": train_summary["seconds"], "eval_s": round(eval_seconds, 2),
                         "total_s": round(time.time() - t_start, 2)},
             "device": str(device),
+            "kernels": {"backend": kernel_backend, "calls": kernel_paths(calls_before)},  # which path ran
             **verdict,
             "complete": True,
         }

@@ -90,15 +90,40 @@ def count(op: str, backend: str) -> None:
     calls[(op, backend)] += 1
 
 
-def implementation(op: str, backend: str, reference, chunked):
+def implementation(op: str, backend: str, reference, chunked, tensors=()):
     """The function that runs `op` on the resolved `backend`, counted in `calls`: the reference loop, the
-    chunked torch form, or the wrapper in kernels/<op>/fla.py (imported only when chosen: it imports Triton)."""
-    count(op, backend)
+    chunked torch form, or the wrapper in kernels/<op>/fla.py (imported only when chosen: it imports Triton).
+
+    When fla is chosen, gradients are needed (autograd on and one of `tensors` requires grad) and fla cannot
+    run this op's backward here (:func:`fla_backward_ok`), the forward stays fla's and the backward is the torch
+    form's, recomputed (:mod:`kernels.recompute`); that path is counted as ``(op, "fla+torch_backward")``.
+    """
     if backend == "reference":
+        count(op, backend)
         return reference
     if backend == "torch":
+        count(op, backend)
         return chunked
-    return getattr(importlib.import_module(f"kernels.{op}.fla"), f"{op}_fla")
+    fla = getattr(importlib.import_module(f"kernels.{op}.fla"), f"{op}_fla")
+    needs_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+    if needs_grad:
+        device = next(t.device for t in tensors if t is not None)
+        ok, _ = _fla_backward_ok_cached(op, device.index or 0)  # CUDA tensors always carry their index
+        if not ok:
+            from kernels.recompute import forward_backward
+
+            count(op, FLA_TORCH_BACKWARD)
+            return forward_backward(fla, chunked)
+    count(op, backend)
+    return fla
+
+
+FLA_TORCH_BACKWARD = "fla+torch_backward"  # the path name in `calls` for fla forward + torch backward
+
+
+@functools.cache
+def _fla_backward_ok_cached(op: str, device_index: int) -> tuple[bool, str]:
+    return fla_backward_ok(op, device_index)
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:

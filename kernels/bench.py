@@ -12,14 +12,19 @@ two gate regimes: "mild" (log-sigmoid of U(0, 1), fla's benchmark convention, de
 the minimum wall time of ``--repeats`` is kept, because the CPU is shared.
 
 GPU mode times forward and forward+backward with CUDA events (median of ``--repeats``) in bfloat16, H = 16,
-D = 128, for ``torch`` and ``fla`` backends of every op and for ``F.scaled_dot_product_attention(is_causal=True)``;
-a case that runs out of memory or that fla refuses (e.g. its Hopper backward, see
-``kernels.backend.fla_backward_ok``) is recorded as skipped with the reason, and the run goes on.
+D = 128, for ``torch`` and ``fla`` backends of every op, for flash-linear-attention's own functions called
+directly (``fla-direct``: the dispatch overhead of our ``fla`` backend is the ratio of the two), and for
+``F.scaled_dot_product_attention(is_causal=True)``; a case that runs out of memory or that fla refuses (e.g. its
+Hopper backward, see ``kernels.backend.fla_backward_ok``) is recorded as skipped with the reason, and the run
+goes on. It then times whole-model prefill (the backbone, batch 1, bf16, no cache) of each family's ``F``,
+released hybrid and ``L`` probes at ``--model-size``, through our binding (models/binding.py, backend auto) and
+through transformers' default kernels (``models.binding.transformers_default``), in tokens/s.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -172,10 +177,89 @@ def gpu_cases(B, T, H, D, dtype):
             ("short_conv", backend, lambda *a, b=backend: kernels.short_conv(*a, activation="silu", backend=b),
              [x, w]),
         ]
+    cases += fla_direct_cases(q, k, v, g, gk, beta, s0, decay, x, w)
     qh, kh, vh = (t.transpose(1, 2) for t in (q, k, v))
     cases.append(("sdpa_causal", "torch", lambda *a: (F.scaled_dot_product_attention(*a, is_causal=True), None),
                   [qh, kh, vh]))
     return cases
+
+
+def fla_direct_cases(q, k, v, g, gk, beta, s0, decay, x, w):
+    """flash-linear-attention 0.6.0's functions called directly on the same inputs, as our fla backend calls them
+    for T > 64 (chunk kernels; q/k already normalised; lightning = chunk_simple_gla with g_gamma = -decay)."""
+    if not kernels.fla_available():
+        return []
+    try:
+        from fla.modules.causal_conv1d import causal_conv1d
+    except ImportError:  # fla < 0.5
+        from fla.modules.convolution import causal_conv1d
+    from fla.ops.gated_delta_rule import chunk_gated_delta_rule
+    from fla.ops.kda import chunk_kda
+    from fla.ops.simple_gla import chunk_simple_gla
+
+    scale = q.shape[-1] ** -0.5
+    return [
+        ("gated_delta", "fla-direct", lambda *a: chunk_gated_delta_rule(*a[:5], scale=scale, initial_state=a[5]),
+         [q, k, v, g, beta, s0]),
+        ("kda", "fla-direct", lambda *a: chunk_kda(*a[:5], scale=scale, initial_state=a[5]), [q, k, v, gk, beta, s0]),
+        ("lightning", "fla-direct", lambda *a: chunk_simple_gla(*a, g_gamma=-decay.float(), scale=1.0), [q, k, v]),
+        ("short_conv", "fla-direct", lambda *a: (causal_conv1d(a[0], weight=a[1], activation="silu")[0], None), [x, w]),
+    ]
+
+
+MODEL_PATTERNS = {"qwen3_next": ["F", "LLLF", "L"], "kimi_linear": ["F", "LLLF", "L"], "minimax": ["F", "LLLLLLLF", "L"]}
+
+
+def run_models(args, rows: list, save: Callable[[], None]) -> None:
+    """Whole-model prefill tokens/s of each family's F / hybrid / L probe: our binding vs transformers' default."""
+    from transformers import AutoModelForCausalLM
+
+    import models
+    from models.binding import transformers_default
+
+    print(f"\nwhole-model prefill, {args.model_size}, batch 1, bf16, backbone only (no LM head, no cache)")
+    header = f"{'family':12s} {'pattern':9s} {'T':>7s} {'ours tok/s':>11s} {'transformers tok/s':>19s} {'speed-up':>9s}  note"
+    print(header + "\n" + "-" * len(header))
+    for family, patterns in MODEL_PATTERNS.items():
+        for pattern in patterns:
+            config, _ = models.get_family(family).matched_config(pattern, args.model_size, vocab_size=32000,
+                                                                 pad_token_id=0, max_position_embeddings=1 << 17)
+            torch.manual_seed(0)
+            model = AutoModelForCausalLM.from_config(config).to("cuda", torch.bfloat16).eval()
+            for T in args.model_lengths:
+                ids = torch.randint(1, 32000, (1, T), device="cuda")
+                row = dict(family=family, pattern=pattern, size=args.model_size, T=T, ours_tok_s=None,
+                           transformers_tok_s=None, skipped=[])
+
+                def prefill():
+                    with torch.no_grad():
+                        model.model(input_ids=ids, use_cache=False)
+
+                for key, context in (("ours_tok_s", _nothing), ("transformers_tok_s", transformers_default)):
+                    try:
+                        with context():
+                            row[key] = T / gpu_time(prefill, args.model_repeats) * 1e3
+                    except torch.cuda.OutOfMemoryError:
+                        row["skipped"].append(f"{key}: out of memory")
+                    except (RuntimeError, ValueError, ImportError) as error:
+                        row["skipped"].append(f"{key}: {type(error).__name__}: {str(error).splitlines()[0][:160]}")
+                    finally:
+                        torch.cuda.empty_cache()
+                ours, theirs = row["ours_tok_s"], row["transformers_tok_s"]
+                row["speedup"] = ours / theirs if ours and theirs else None
+                rows.append(row)
+                fmt = lambda t: f"{t:11.0f}" if t is not None else f"{'-':>11s}"  # noqa: E731
+                ratio = f"{row['speedup']:8.2f}x" if row["speedup"] else f"{'-':>9s}"
+                print(f"{family:12s} {pattern:9s} {T:7d} {fmt(ours)} {fmt(theirs):>19s} {ratio}  "
+                      f"{'; '.join(row['skipped'])}", flush=True)
+                save()
+            del model
+            torch.cuda.empty_cache()
+
+
+@contextlib.contextmanager
+def _nothing():
+    yield
 
 
 def run_gpu(args, save: Callable[[dict], None]) -> dict:
@@ -217,6 +301,9 @@ def run_gpu(args, save: Callable[[dict], None]) -> dict:
             print(f"{op:12s} {backend:8s} {T:7d} {fmt(row['fwd_ms'])} {fmt(row['fwd_bwd_ms']):>11s}  "
                   f"{'; '.join(row['skipped'])}", flush=True)
             save(result)  # a long run cut short keeps what it measured
+    if args.model_lengths:
+        result["models"] = []
+        run_models(args, result["models"], lambda: save(result))
     return result
 
 
@@ -245,7 +332,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ops", type=lambda s: s.split(","),
                         default=["gated_delta", "kda", "lightning", "short_conv", "sdpa_causal"],
                         help="comma-separated ops (GPU mode also knows sdpa_causal)")
-    parser.add_argument("--repeats", type=int, default=None, help="timed runs per case (default 7 CPU, 10 GPU)")
+    parser.add_argument("--repeats", type=int, default=None, help="timed runs per case (default 7 CPU, 5 GPU)")
+    parser.add_argument("--model-lengths", type=lambda s: [int(x) for x in s.split(",") if x],
+                        default=[2048, 32768], help="GPU mode: whole-model prefill lengths ('' to skip)")
+    parser.add_argument("--model-size", default="base", help="GPU mode: probe size for whole-model prefill")
+    parser.add_argument("--model-repeats", type=int, default=3, help="GPU mode: timed prefills per model case")
     parser.add_argument("--threads", type=int, default=0, help="CPU mode: torch threads (default: torch's)")
     args = parser.parse_args(argv)
     command = "python -m kernels.bench " + " ".join(argv if argv is not None else sys.argv[1:])
@@ -260,7 +351,7 @@ def main(argv: list[str] | None = None) -> None:
         args.repeats = args.repeats or 7
         save(run_cpu(args))
     else:
-        args.repeats = args.repeats or 10
+        args.repeats = args.repeats or 5
         save(run_gpu(args, save))
     print(f"wrote {out}")
 

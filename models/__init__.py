@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from transformers import AutoModelForCausalLM
 
+from models.binding import bind
 from models.cache import make_cache
 from models.family import FAMILIES, Family, ModelConfigError, Preset, get_family, register
 
@@ -17,6 +18,8 @@ __all__ = ["FAMILIES", "Family", "ModelConfigError", "Preset", "get_family", "re
            "make_cache", "family_of_config", "is_pretrained", "load_pretrained"]
 
 PRETRAINED = "pretrained"
+bind()  # linear layers of Qwen3-Next, Kimi Linear and MiniMax run through kernels/ (models/binding.py)
+
 INITS = ("recipe", "transformers")  # probe init: the architecture's training recipe, or transformers' _init_weights
 
 

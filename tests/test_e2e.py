@@ -41,6 +41,10 @@ def test_quick_sweep_writes_every_file_and_resumes(tmp_path):
         assert len(samples) == 18 and all(0 <= s["score"] <= 1 for s in samples)
         assert {"task", "id", "outputs", "score"} <= set(samples[0])
         assert res["train"]["steps"] == 3 and len(res["train"]["loss_curve"]) == 3
+        # the linear layers ran through kernels/ on the torch backend (CPU), training and evaluation alike
+        n_linear = m["layer_types"].count("linear_attention")
+        assert res["kernels"]["backend"] == "auto"
+        assert set(res["kernels"]["calls"]) == ({"gated_delta:torch", "short_conv:torch"} if n_linear else set())
         # 3 steps on 4-example batches cannot clear chance: every variant is flagged, never reported as a gap
         assert res["did_not_train"] is True and 0 <= res["train"]["val_accuracy"] <= 1
         assert list((job / "wandb").glob("offline-run-*")), "no offline W&B run"

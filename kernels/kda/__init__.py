@@ -63,5 +63,6 @@ def kda(
     check_state(op, initial_state, (B, HV, K, V), q.device)
     scale = check_scale(op, scale, K)
     name = _backend.resolve(backend, q, k, v, g, beta, initial_state)
-    run = _backend.implementation(op, name, kda_reference, kda_chunked)
+    grads = (q, k, v, g, beta, initial_state)  # fla's backward is checked when one of these needs a gradient
+    run = _backend.implementation(op, name, kda_reference, kda_chunked, grads)
     return run(q, k, v, g, beta, scale, initial_state, output_final_state)

@@ -63,5 +63,6 @@ def lightning(
     check_state(op, initial_state, (B, H, K, V), q.device)
     scale = check_scale(op, scale, K)
     name = _backend.resolve(backend, q, k, v, initial_state)
-    run = _backend.implementation(op, name, lightning_reference, lightning_chunked)
+    grads = (q, k, v, initial_state)  # fla's backward is checked when one of these needs a gradient
+    run = _backend.implementation(op, name, lightning_reference, lightning_chunked, grads)
     return run(q, k, v, decay.to(q.device), scale, initial_state, output_final_state)

@@ -66,5 +66,6 @@ def short_conv(
     if state is not None:
         check_tensor(op, "state", state, (B, C, W - 1), x.device)
     name = _backend.resolve(backend, x, weight, bias, state)
-    run = _backend.implementation(op, name, short_conv_reference, short_conv_chunked)
+    grads = (x, weight, bias, state)  # fla's backward is checked when one of these needs a gradient
+    run = _backend.implementation(op, name, short_conv_reference, short_conv_chunked, grads)
     return run(x, weight, bias, activation, state, output_final_state)
