@@ -324,8 +324,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", help=f"JSON output (default {CPU_OUT} or {GPU_OUT})")
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--length", type=int, default=2048, help="CPU mode: sequence length")
-    parser.add_argument("--lengths", type=lambda s: [int(x) for x in s.split(",")],
-                        default=[2048, 8192, 32768, 131072], help="GPU mode: comma-separated lengths")
+    parser.add_argument("--lengths", type=lambda s: [int(x) for x in s.split(",") if x],
+                        default=[2048, 8192, 32768, 131072], help="GPU mode: comma-separated op lengths ('' to skip)")
     parser.add_argument("--heads", type=int, default=None, help="heads (default: 4 on CPU, 16 on GPU)")
     parser.add_argument("--head-dim", type=int, default=128)
     parser.add_argument("--gates", type=lambda s: s.split(","), default=["mild", "init"], help="CPU mode: mild,init")

@@ -137,6 +137,8 @@ def test_fla_on_cpu_model_is_one_line_error():
 @pytest.mark.parametrize("dtype,atol", [(torch.float32, 2e-3), (torch.bfloat16, 6e-2)])
 def test_fla_model_matches_torch(family, pattern, op, n_linear, n_conv, dtype, atol):
     """Whole model on CUDA: logits with fla within tolerance of the torch backend (fla computes in tf32 / bf16)."""
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
     if not kernels.fla_available():
         pytest.skip("flash-linear-attention is not installed")
     model = tiny(family, pattern, dtype=dtype).cuda()
