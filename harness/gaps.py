@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import stats, store
+from harness import protocol, stats, store
 
 CONTROL = "short"
 TARGETS = ("reasoning", "multi_turn")
@@ -336,7 +336,58 @@ def difficulty(jobs: list[dict]) -> dict:
 def _train_summary(job: dict) -> dict:
     tr = job.get("train") or {}
     keep = ("steps", "batch_size", "lr", "tokens", "seconds", "tokens_per_s", "initial_loss", "final_loss")
-    return {k: tr.get(k) for k in keep} | {"improving": stats.still_improving(tr.get("loss_curve"))}
+    out = {k: tr.get(k) for k in keep} | {"improving": protocol.convergence(tr)}
+    if tr.get("lr_grid"):
+        out["lr_grid"] = [{k: r.get(k) for k in ("lr", "val_accuracy", "final_loss", "did_not_train", "still_improving", "chosen")}
+                          for r in tr["lr_grid"]]
+    return out
+
+
+BUDGET = ("steps", "batch_size", "lr", "lr_grid")  # with a grid, `lr` is the chosen rate and may differ: the grid is the budget
+
+
+def _budget(job: dict) -> dict:
+    tr = job.get("train") or {}
+    grid = sorted(float(r["lr"]) for r in tr.get("lr_grid") or []) or None
+    return {"steps": tr.get("steps"), "batch_size": tr.get("batch_size"), "lr": None if grid else tr.get("lr"),
+            "lr_grid": grid, "tokens": tr.get("tokens")}
+
+
+def budgets(jobs: list[dict]) -> list[dict]:
+    """The training budget of each comparison (the jobs of one family and size under the same other swept
+    overrides: variants, their baseline, every seed): steps, batch size, learning rate or grid, and tokens
+    (equal among the jobs of one seed, which share a data order). `differs` names every budget item the jobs
+    do not share, with each job's value: such variants are not compared on equal terms.
+
+    [{comparison, jobs, shared: {steps, batch_size, lr, lr_grid, tokens: {seed: n}}, differs: {item: {job: value}}}]
+    """
+    groups: dict[str, list[dict]] = {}
+    for j in jobs:
+        if (j.get("train") or {}).get("steps") is None:  # a pretrained checkpoint: not trained here
+            continue
+        key = f"{j['model']['family']}:{j['model']['size']}" + (f"[{j['context']}]" if j.get("context") else "")
+        groups.setdefault(key, []).append(j)
+    out = []
+    for key, js in groups.items():
+        per = {j["name"]: _budget(j) for j in js}
+        shared, differs = {}, {}
+        for item in BUDGET:
+            values = {n: b[item] for n, b in per.items()}
+            if len({repr(v) for v in values.values()}) == 1:
+                shared[item] = next(iter(values.values()))
+            else:
+                differs[item] = values
+        tokens: dict[str, dict[str, int]] = {}
+        for j in js:
+            tokens.setdefault(str(j["seed"]), {})[j["name"]] = per[j["name"]]["tokens"]
+        shared["tokens"] = {}
+        for seed, values in tokens.items():
+            if len(set(values.values())) == 1:
+                shared["tokens"][seed] = next(iter(values.values()))
+            else:
+                differs[f"tokens (seed {seed})"] = values
+        out.append({"comparison": key, "jobs": [j["name"] for j in js], "shared": shared, "differs": differs})
+    return out
 
 
 def _gap_of_job(job, base, baseline) -> dict:
@@ -413,7 +464,7 @@ def compute(jobs: list[dict], baseline: str = "F", missing: list[str] | None = N
      variants: {name: {baseline_job, tasks: {alias: {gap, ci95, n}}, categories: {...}, minimax} or
                       {did_not_train: true, note}},
      seeds: {variant: {seeds, scores, gaps: {tasks|categories: {k: {mean, std, min, max, n, per_seed}}}, minimax}},
-     difficulty: {task: {...}}, missing: [...], incomplete: [...]}
+     difficulty: {task: {...}}, budgets: [{comparison, jobs, shared, differs}], missing: [...], incomplete: [...]}
     """
     names = _name_jobs(jobs)
     for name, job in zip(names, jobs):
@@ -444,6 +495,7 @@ def compute(jobs: list[dict], baseline: str = "F", missing: list[str] | None = N
         out["variants"][name] = head | _gap_of_job(job, _find_baseline(job, jobs, baseline), baseline)
     out["seeds"] = _seed_stats(jobs, names, out, baseline)
     out["difficulty"] = difficulty(jobs)
+    out["budgets"] = budgets(jobs)
     return out
 
 

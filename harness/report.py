@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from harness import gaps as gaps_mod
-from harness import stats, store
+from harness import protocol, store
 
 DNT = "did not train"
 
@@ -81,7 +81,7 @@ def _scores(gaps) -> list[str]:
              "|---|---|---|---|" + "---|" * len(names)]
     for t, first in tasks.items():
         label = t if first.get("task", t) == t else f"{t} ({first['task']})"
-        row = [label, _knobs(first.get("knobs")), first["category"], _pct(first["chance"])]
+        row = [label, _knobs(first.get("knobs")), first["category"], "–" if first.get("chance") is None else _pct(first["chance"])]
         row += [_ci(scores[n]["tasks"][t]) if t in scores[n]["tasks"] else "–" for n in names]
         lines.append("| " + " | ".join(row) + " |")
     cats = sorted({c for s in scores.values() for c in s["categories"]})
@@ -218,34 +218,99 @@ def _difficulty(sweep_dir, gaps, figs) -> list[str]:
     return lines
 
 
+def _rate(x) -> str:
+    return "–" if x is None else f"{x:g}"
+
+
+def _budget(gaps) -> list[str]:
+    """The training budget each comparison's variants share, with a warning where they differ."""
+    lines = []
+    for b in gaps.get("budgets") or []:
+        sh, diff = b["shared"], b["differs"]
+        parts = []
+        if "steps" in sh:
+            parts.append(f"{_v(sh['steps'])} steps")
+        if "batch_size" in sh:
+            parts.append(f"batch {_v(sh['batch_size'])}")
+        if "lr_grid" in sh and sh["lr_grid"]:
+            parts.append(f"learning-rate grid {', '.join(_rate(x) for x in sh['lr_grid'])} (best on validation per job)")
+        elif "lr" in sh and "lr_grid" in sh:
+            parts.append(f"lr {_rate(sh['lr'])}")
+        tokens = sh.get("tokens") or {}
+        if tokens:
+            parts.append("tokens " + ", ".join(f"{t:,}" if t is not None else "–" for t in tokens.values())
+                         + (f" (seeds {', '.join(tokens)})" if len(tokens) > 1 else ""))
+        lines.append(f"- `{b['comparison']}` ({len(b['jobs'])} jobs): " + (", ".join(parts) or "nothing shared") + ".")
+        for item, values in diff.items():
+            shown = ", ".join(f"`{n}` {_rate(v) if item == 'lr' else _v(v)}" for n, v in values.items())
+            lines.append(f"  - **Warning: the variants of this comparison differ in {item}**: {shown}. "
+                         "Their gaps mix architecture with training budget.")
+    if not lines:
+        return []
+    return ["Training budget shared by the variants of each comparison (from each job's results.json):", "", *lines, ""]
+
+
+def _grid(gaps) -> list[str]:
+    """Per job with a learning-rate grid: each rate's validation accuracy and final loss; the chosen in bold."""
+    jobs = {n: s["train"]["lr_grid"] for n, s in gaps["scores"].items() if (s.get("train") or {}).get("lr_grid")}
+    if not jobs:
+        return []
+    rates = sorted({r["lr"] for g in jobs.values() for r in g})
+    lines = ["### Learning-rate grid", "",
+             "Each job was trained once per rate from the same initial weights, seed and data order; the run with the "
+             "highest validation accuracy (mean over tasks; ties: lower final loss, then lower lr) is the job's result, "
+             "the only one evaluated on the test split. Cells: validation accuracy % (final training loss); "
+             "bold: chosen; † did not train; ↘ still improving.", "",
+             "| job | " + " | ".join(f"lr {_rate(x)}" for x in rates) + " |", "|---|" + "---|" * len(rates)]
+    for name, g in jobs.items():
+        by = {r["lr"]: r for r in g}
+        cells = []
+        for x in rates:
+            r = by.get(x)
+            if r is None:
+                cells.append("–")
+                continue
+            loss = "–" if r.get("final_loss") is None else f"{r['final_loss']:.3f}"
+            val = "–" if r.get("val_accuracy") is None else _pct(r["val_accuracy"])
+            mark = ("†" if r.get("did_not_train") else "") + ("↘" if r.get("still_improving") else "")
+            cell = f"{val} ({loss}){mark}"
+            cells.append(f"**{cell}**" if r.get("chosen") else cell)
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def _training(sweep_dir, gaps, figs) -> list[str]:
-    lines = ["## Training", "",
-             "| job | params | steps | batch | lr | tokens | loss first → last | still improving | best task vs chance | train s |",
+    lines = ["## Training", "", *_budget(gaps),
+             "| job | params | steps | batch | lr | tokens | loss first → last | still improving at the end | best task vs chance | train s |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for name, s in gaps["scores"].items():
         tr = s.get("train") or {}
         imp = tr.get("improving") or {}
         if imp.get("improving") is None:
-            still = "unknown (< 3 points)"
+            still = f"unknown (< {protocol.MIN_POINTS} points)"
         else:
             still = f"{'yes' if imp['improving'] else 'no'} ({1000 * imp['slope']:+.3f}/1k steps ± {1000 * imp['se']:.3f})"
-        margin = max((v["score"] - v["chance"] for v in s["tasks"].values()), default=0.0)
+        margin = max((v["score"] - v["chance"] for v in s["tasks"].values() if v.get("chance") is not None), default=0.0)
         loss = (f"{tr['initial_loss']:.3f} → {tr['final_loss']:.3f}" if tr.get("initial_loss") is not None
                 and tr.get("final_loss") is not None else "–")
         label = f"`{name}`" + (f" **({DNT})**" if s.get("did_not_train") else "")
         params = f"{s['model']['params']:,}" if s["model"].get("params") is not None else "–"
         tokens = f"{tr['tokens']:,}" if tr.get("tokens") is not None else "–"
         secs = f"{tr['seconds']:.0f}" if tr.get("seconds") is not None else "–"
-        lines.append(f"| {label} | {params} | {_v(tr.get('steps'))} | {_v(tr.get('batch_size'))} | {_v(tr.get('lr'))} | "
+        lr = _v(tr.get("lr")) + (f" (best of {len(tr['lr_grid'])})" if tr.get("lr_grid") else "")
+        lines.append(f"| {label} | {params} | {_v(tr.get('steps'))} | {_v(tr.get('batch_size'))} | {lr} | "
                      f"{tokens} | {loss} | {still} | {'+' if margin >= 0 else ''}{_pct(margin)} pts | {secs} |")
     lines += ["",
-              f"Still improving: a least-squares line through the logged loss of the last {100 * stats.TAIL:.0f}% of steps "
-              f"(at least {stats.MIN_POINTS} points) falls by more than {stats.Z_SLOPE:g} standard errors of its slope; "
-              "a run that was still improving may rank differently with a larger budget.",
+              f"Still improving (harness/protocol.py): a least-squares line through the logged loss of the last "
+              f"{100 * protocol.TAIL:.0f}% of steps (at least {protocol.MIN_POINTS} points) falls by more than "
+              f"{protocol.Z_SLOPE:g} standard errors of its slope; a run that was still improving when its budget ended "
+              "may rank differently with a larger budget. With a grid, the loss and convergence shown are the chosen run's "
+              "and train s is the whole grid's.",
               "",
               "A job whose results say `did_not_train` (training decides: its loss did not fall measurably, or its "
               "validation accuracy never cleared chance) gets no gap: its gaps would measure the optimiser, not the "
               "architecture.", ""]
+    lines += _grid(gaps)
     if "training/curves" in figs:
         lines += [_img(sweep_dir, figs["training/curves"], "training curves"), "",
                   f"*Re-make: `python -m harness.report {sweep_dir}`*", ""]

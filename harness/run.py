@@ -21,9 +21,9 @@ import models
 from harness import stats, store
 from harness.errors import ConfigError
 from harness.gaps import BASELINE_DIR
+from harness.lr_grid import check_lr_grid, train_probe
 from harness.protocol import did_not_train
 from harness.evaluate import check_eval_config, evaluate
-from harness.train import train
 from models.tokenizer import build_probe_tokenizer
 from tasks.base import words
 from tasks.data import Suite, load_splits
@@ -115,6 +115,7 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
     calls_before = dict(kernels.calls)
     models.validate(cfg.model)
     check_eval_config(cfg.eval)  # a bad eval.multi_turn fails before training, not after
+    check_lr_grid(cfg.train)  # so does a bad train.lr_grid
     pretrained = models.is_pretrained(cfg.model)
     if pretrained and cfg.model.get("baseline_path") is not None:  # the named baseline first, into <job>/baseline/
         run_job(OmegaConf.merge(cfg, {"model": {"path": cfg.model.baseline_path, "baseline_path": None}}), job_dir / BASELINE_DIR)
@@ -136,28 +137,18 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
         if pretrained:
             train_summary = {"pretrained": info["path"], **dict.fromkeys(
                 ("steps", "batch_size", "tokens", "initial_loss", "final_loss", "seconds"))}
-        elif store.is_checkpoint(ckpt):
-            log.info("reusing trained checkpoint %s", ckpt)
-            from transformers import AutoModelForCausalLM
-
-            model = AutoModelForCausalLM.from_pretrained(ckpt)
-            train_summary = store.read_json(ckpt / "train.json")
-        else:
-            bar = progress(cfg.train.max_steps, f"train {name}")
-            train_summary = train(model, tokenizer, {k: v["train"] for k, v in data.items()}, cfg.train,
-                                  seed=cfg.seed, device=device, log=tracker.log, progress=bar)
-            bar.close()
-            model.save_pretrained(ckpt)
-            tokenizer.save_pretrained(ckpt)
-            store.write_json(ckpt / "train.json", train_summary)
+            validation = None
+        else:  # once at train.lr, or once per rate of train.lr_grid keeping the best on validation; reuses ckpt
+            val_data = {k: v["validation"] for k, v in data.items() if "validation" in v}
+            validate = (lambda m: summarize(suite, evaluate(m, tokenizer, {t.alias: t for t in suite.tasks}, val_data,
+                                                            cfg.eval))[0]) if val_data else None
+            model, train_summary, validation = train_probe(
+                model, tokenizer, {k: v["train"] for k, v in data.items()}, cfg.train, seed=cfg.seed, device=device,
+                ckpt=ckpt, validate=validate, log=tracker.log, progress=progress, name=name)
         model.to(device).eval()
         verdict = {}
-        if not pretrained and any("validation" in v for v in data.values()):
-            validation = summarize(suite, evaluate(model, tokenizer, {t.alias: t for t in suite.tasks},
-                                                   {k: v["validation"] for k, v in data.items()}, cfg.eval))[0]
+        if validation is not None:  # scored on the validation split (harness/protocol.py)
             flag, reason = did_not_train(train_summary["initial_loss"], train_summary["final_loss"], validation)
-            train_summary["val_accuracy"] = sum(v["score"] for v in validation.values()) / len(validation)
-            train_summary["val_accuracy_tasks"] = {t: v["score"] for t, v in validation.items()}
             verdict = {"did_not_train": flag, "did_not_train_reason": reason}
         t_eval = time.time()
         records = evaluate(model, tokenizer, {t.alias: t for t in suite.tasks}, {k: v["test"] for k, v in data.items()},

@@ -1,5 +1,6 @@
-"""Accuracy intervals and paired gaps by bootstrap over examples (percentile intervals, fixed seed), the
-spread of a quantity over training seeds, and the "still improving" test of a loss curve.
+"""Accuracy intervals and paired gaps by bootstrap over examples (percentile intervals, fixed seed), and
+the spread of a quantity over training seeds. (The "still improving" test of a loss curve is
+harness/protocol.py's `still_improving`.)
 
 A category's score is the mean of its tasks' scores (each task weighs the same); its intervals resample
 examples within each task (stratified), so a category interval reflects every task's sample size.
@@ -100,33 +101,3 @@ def seed_spread(values) -> dict:
     return {"mean": float(x.mean()), "std": float(x.std(ddof=1)) if x.size > 1 else 0.0,
             "min": float(x.min()), "max": float(x.max()), "n": int(x.size)}
 
-
-TAIL = 0.2        # the last 20% of a run's steps
-MIN_POINTS = 3    # a slope and its standard error need at least 3 logged points
-Z_SLOPE = 2.0     # the slope must be this many standard errors below zero
-
-
-def still_improving(curve, tail: float = TAIL, z: float = Z_SLOPE) -> dict:
-    """Was the loss still falling when the budget ended?
-
-    Rule: take the logged (step, loss) points in the last `tail` (20%) of the run's steps, at least 3 (the
-    last 3 points when the tail holds fewer), fit loss = a + b * step by least squares, and call the run
-    still improving when b < 0 and |b| > z * SE(b) with z = 2 (the fall over the tail exceeds its noise,
-    about a one-sided 98% test). SE(b) = sqrt(SSR / (k - 2) / Sxx) over the k points. With fewer than 3
-    points the answer is None (unknown).
-
-    Returns {"improving": bool | None, "slope": b per step, "se": SE(b), "points": k,
-    "drop": the fitted fall over the tail (positive = loss fell)}.
-    """
-    pts = np.asarray([(s, l) for s, l in (curve or []) if l is not None and np.isfinite(l)], dtype=float)
-    if len(pts) < MIN_POINTS:
-        return {"improving": None, "slope": None, "se": None, "points": int(len(pts)), "drop": None}
-    last = pts[-1, 0]
-    k = max(MIN_POINTS, int(np.sum(pts[:, 0] > last * (1 - tail))))
-    s, y = pts[-k:, 0], pts[-k:, 1]
-    sxx = float(np.sum((s - s.mean()) ** 2))
-    b = float(np.sum((s - s.mean()) * (y - y.mean())) / sxx)
-    resid = y - (y.mean() + b * (s - s.mean()))
-    se = float(np.sqrt(np.sum(resid ** 2) / (k - 2) / sxx)) if k > 2 else float("inf")
-    return {"improving": bool(b < 0 and -b > z * se), "slope": b, "se": se, "points": int(k),
-            "drop": float(-b * (s[-1] - s[0]))}

@@ -6,8 +6,10 @@ to offline with one warning when W&B cannot be reached; results never depend on 
 
 What a W&B user sees (runs grouped by sweep directory, job_type = the variant's pattern, or "report"):
 - job runs: history `train/loss`, `train/lr`, `train/tokens_per_s` (and whatever else train.py logs, such
-  as `val/accuracy`); summary `eval/<task>`, `category/<category>`, `params`, `train/*`, `did_not_train`;
-  table `eval/tasks`; the resolved config.
+  as `val/accuracy`; with `train.lr_grid`, run i of the grid logs at steps i * max_steps + step, its rate as
+  `train/grid_lr`); summary `eval/<task>`, `category/<category>`, `params`, `train/*`, `did_not_train`;
+  tables `eval/tasks` and, with a grid, `train/lr_grid` (one row per rate: validation accuracy overall and
+  per task, losses, did_not_train, still_improving, chosen); the resolved config.
 - report run: tables `gaps/table` (job × category), `gaps/tasks`, `gaps/seeds`, `minimax/table`; a bar
   chart `gaps/by_category`; line charts `difficulty/<task>`; every report PNG under `plots/...`; summary
   `gap/<job>/<category>`, `minimax/<job>`.
@@ -36,13 +38,28 @@ def job_summary(results: dict) -> dict:
             out[f"train/{k}"] = tr[k]
     if isinstance(tr.get("val_accuracy"), (int, float)):
         out["val/accuracy"] = tr["val_accuracy"]
-    from harness.stats import still_improving
+    from harness.protocol import convergence
 
-    improving = still_improving(tr.get("loss_curve"))["improving"]
+    improving = convergence(tr)["improving"]
     if improving is not None:
         out["train/still_improving"] = improving
+    if tr.get("lr_grid"):
+        out["train/lr_grid_size"] = len(tr["lr_grid"])
     out["did_not_train"] = bool(results.get("did_not_train", False))
     return out
+
+
+LR_GRID_COLUMNS = ["lr", "chosen", "val_accuracy", "initial_loss", "final_loss", "did_not_train", "still_improving",
+                   "seconds"]
+
+
+def lr_grid_rows(results: dict) -> tuple[list[str], list[list]]:
+    """(columns, rows) of the learning-rate grid (harness/lr_grid.py): one row per rate, with each task's
+    validation accuracy as `val/<task>` columns; no rows without a grid."""
+    grid = (results.get("train") or {}).get("lr_grid") or []
+    tasks = list(dict.fromkeys(t for r in grid for t in (r.get("val_accuracy_tasks") or {})))
+    rows = [[r.get(k) for k in LR_GRID_COLUMNS] + [(r.get("val_accuracy_tasks") or {}).get(t) for t in tasks] for r in grid]
+    return LR_GRID_COLUMNS + [f"val/{t}" for t in tasks], rows
 
 
 TASK_COLUMNS = ["task", "registered", "category", "knobs", "score", "ci_lo", "ci_hi", "n", "chance"]
@@ -141,6 +158,9 @@ class NullTracker:
         """A finished job: summary metrics and the per-task evaluation table."""
         self.summary(job_summary(results))
         self.table("eval/tasks", TASK_COLUMNS, task_rows(results))
+        columns, rows = lr_grid_rows(results)
+        if rows:
+            self.table("train/lr_grid", columns, rows)
 
     def report(self, gaps: dict, figures: dict) -> None:
         """A finished sweep: gap tables, charts and the report's figures ({key: png path})."""

@@ -79,3 +79,47 @@ def test_rebuild_from_the_command_line(sweep, capsys):
     assert (root / "plots" / "gap_heatmap.png").read_bytes()[:8] == PNG
     assert report.main([str(root / "nope")]) == 2
     assert "is not a directory" in capsys.readouterr().err
+
+
+def _edit_train(job_dir, **changes):
+    path = job_dir / "results.json"
+    res = json.loads(path.read_text())
+    res["train"].update(changes)
+    path.write_text(json.dumps(res))
+
+
+def grid(val_good, chosen_lr=3e-3):
+    return [{"lr": lr, "val_accuracy": v, "final_loss": loss, "did_not_train": dnt, "still_improving": imp, "chosen": lr == chosen_lr}
+            for lr, v, loss, dnt, imp in ((1e-7, 0.0, 4.9, True, False), (3e-3, val_good, 0.35, False, True))]
+
+
+def test_budget_grid_and_convergence_per_variant(tmp_path):
+    """F and L share 100 steps, batch 4, 1,234 tokens and a grid {1e-7, 3e-3}; L is still improving (falling loss),
+    F is flat; then L's steps differ and the report warns."""
+    scores = {"one_fact_qa": task("one_fact_qa", "short", paired(50, 0.9, 0)[0], chance=0.25)}
+    flat = [[s, 1.0] for s in range(10, 110, 10)]
+    f = write_job(tmp_path, "F", 0, scores, loss_curve=flat)
+    ell = write_job(tmp_path, "L", 0, scores)  # 5.0 - 0.3 i: still falling
+    _edit_train(f, lr_grid=grid(0.9))
+    _edit_train(ell, lr_grid=grid(0.8))
+    md = report.write(tmp_path).read_text()
+    g = json.loads((tmp_path / "gaps.json").read_text())
+    (b,) = g["budgets"]
+    assert b["comparison"] == "qwen3_next:tiny" and b["differs"] == {}
+    assert b["shared"] == {"steps": 100, "batch_size": 4, "lr": None, "lr_grid": [1e-7, 3e-3], "tokens": {"0": 1234}}
+    assert ("- `qwen3_next:tiny` (2 jobs): 100 steps, batch 4, learning-rate grid 1e-07, 0.003 (best on validation "
+            "per job), tokens 1,234.") in md
+    assert "Warning" not in md
+    assert "| `qwen3_next:F:tiny` | 1,001 | 100 | 4 | 0.003 (best of 2) | 1,234 | 1.000 → 1.000 | no (+0.000/1k steps" in md
+    assert "| `qwen3_next:L:tiny` | 1,001 | 100 | 4 | 0.003 (best of 2) | 1,234 | 5.000 → 2.300 | yes (-30.000/1k steps" in md
+    assert "| job | lr 1e-07 | lr 0.003 |" in md
+    assert "| `qwen3_next:L:tiny` | 0.0 (4.900)† | **80.0 (0.350)↘** |" in md
+
+    _edit_train(ell, steps=200, lr_grid=None, lr=1e-3)
+    md = report.write(tmp_path).read_text()
+    (b,) = json.loads((tmp_path / "gaps.json").read_text())["budgets"]
+    assert set(b["differs"]) == {"steps", "lr", "lr_grid"}
+    assert b["differs"]["steps"] == {"qwen3_next:F:tiny": 100, "qwen3_next:L:tiny": 200}
+    assert ("**Warning: the variants of this comparison differ in steps**: `qwen3_next:F:tiny` 100, "
+            "`qwen3_next:L:tiny` 200.") in md
+    assert "differ in lr**: `qwen3_next:F:tiny` –, `qwen3_next:L:tiny` 0.001." in md

@@ -63,22 +63,3 @@ def test_ten_point_gap_needs_393_examples():
     # 2 * (1.95996 + 0.84162)^2 * 0.25 / 0.01 = 392.4
     assert stats.n_to_detect(0.10) == 393
     assert stats.n_to_detect(0.20) == 99
-
-
-def test_still_improving_by_hand():
-    # 100 steps: the last 20% holds 2 points, so the last 3 (80, 90, 100) with losses 1.0, 0.9, 0.85:
-    # slope -1.5/200 = -0.0075, residuals (1/120, -1/60, 1/120), SE = sqrt(SSR / 1 / 200) = 0.0014434
-    curve = [[s, 1.0] for s in range(10, 80, 10)] + [[80, 1.0], [90, 0.9], [100, 0.85]]
-    r = stats.still_improving(curve)
-    assert r["points"] == 3 and r["slope"] == pytest.approx(-0.0075) and r["se"] == pytest.approx(0.0014434, rel=1e-4)
-    assert r["improving"] is True and r["drop"] == pytest.approx(0.15)
-
-
-def test_flat_or_noisy_loss_is_not_improving():
-    rng = np.random.default_rng(0)
-    flat = [[s, 2.0 + 0.05 * rng.standard_normal()] for s in range(20, 420, 20)]
-    assert stats.still_improving(flat)["improving"] is False
-    assert stats.still_improving([[s, 2.0] for s in range(20, 420, 20)])["improving"] is False
-    assert stats.still_improving([[1, 3.0], [2, 2.0]])["improving"] is None
-    falling = [[s, 5.0 - 0.004 * s] for s in range(20, 420, 20)]
-    assert stats.still_improving(falling)["improving"] is True

@@ -143,3 +143,22 @@ def test_default_logger_groups_runs_by_sweep_directory():
 
     assert OmegaConf.to_container(cfg.logger, resolve=False)["group"] == "${hydra:sweep.dir}"
     assert tracking.sweep_group("/anywhere", cfg) == "outputs/quick/sweep-7"
+
+
+def test_job_run_has_the_learning_rate_grid_table(tmp_path):
+    res = job_results(tmp_path)
+    res["train"]["lr_grid"] = [
+        {"lr": 1e-7, "chosen": False, "val_accuracy": 0.0, "val_accuracy_tasks": {"mqar": 0.0, "one_fact_qa": 0.0},
+         "initial_loss": 4.92, "final_loss": 4.91, "did_not_train": True, "still_improving": False, "seconds": 0.75},
+        {"lr": 3e-3, "chosen": True, "val_accuracy": 0.8, "val_accuracy_tasks": {"mqar": 0.6, "one_fact_qa": 1.0},
+         "initial_loss": 3.48, "final_loss": 0.35, "did_not_train": False, "still_improving": True, "seconds": 0.78}]
+    t = tracking.WandbTracker(mode="offline", job_dir=str(tmp_path), run_name="x", job_type="L")
+    t.results(res)
+    t.finish()
+    s = read_run(t.run_dir)["summary"]
+    assert s["train/lr_grid_size"] == 2 and s["train/lr"] == 3e-3
+    tab = table(t.run_dir, s, "train/lr_grid")
+    assert tab["columns"] == tracking.LR_GRID_COLUMNS + ["val/mqar", "val/one_fact_qa"]
+    assert tab["data"] == [[1e-7, False, 0.0, 4.92, 4.91, True, False, 0.75, 0.0, 0.0],
+                           [3e-3, True, 0.8, 3.48, 0.35, False, True, 0.78, 0.6, 1.0]]
+    assert tracking.lr_grid_rows(job_results(tmp_path / "nogrid"))[1] == []  # no grid, no table

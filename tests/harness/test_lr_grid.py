@@ -1,0 +1,231 @@
+"""The learning-rate grid (harness/lr_grid.py) on a tiny qwen3_next `F` probe and an easy task (one_fact_qa
+with 1 fact and 4 colours, chance 25%): 40 steps at lr 3e-3 reach 100% validation accuracy, 40 steps at
+1e-7 stay at 0% with a flat loss (measured on the 2-core CPU). Each job trains in about a second."""
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from omegaconf import OmegaConf, open_dict
+
+import harness.lr_grid as lr_grid
+import harness.run as run
+import models
+from harness.errors import ConfigError
+from harness.train import encode_examples, make_batch
+from tasks.data import Suite, load_splits
+from tests.conftest import ROOT, compose_config
+
+GOOD, BAD = 3e-3, 1e-7
+FAST = ["~experiment", "logger=none", "device=cpu", "model.size=tiny", "model.pattern=F", "suite=short",
+        "suite.tasks=[{name: one_fact_qa, knobs: {n_facts: 1, n_colors: 4}}]", "train.max_steps=40",
+        "train.warmup_steps=5", "train.batch_size=16", "train.log_every=10", "train.n_examples=200",
+        "train.n_validation=20", "eval.n_test=20", "eval.max_new_tokens=2"]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def job_config(*overrides):
+    cfg = compose_config(FAST + list(overrides))
+    with open_dict(cfg):
+        cfg.pop("hydra")  # run_job resolves the whole config; outside a Hydra app there is no HydraConfig
+    return cfg
+
+
+def spy_evaluate(monkeypatch) -> list[dict]:
+    """Every harness.run.evaluate call: the example ids it scored and the mean score it gave."""
+    calls, real = [], run.evaluate
+
+    def spy(model, tokenizer, tasks, examples, cfg, **kw):
+        records = real(model, tokenizer, tasks, examples, cfg, **kw)
+        calls.append({"ids": sorted(ex["id"] for exs in examples.values() for ex in exs),
+                      "mean": sum(r["score"] for r in records) / len(records)})
+        return records
+
+    monkeypatch.setattr(run, "evaluate", spy)
+    return calls
+
+
+def count_training(monkeypatch) -> list[float]:
+    """The learning rate of every training run harness.lr_grid starts."""
+    rates, real = [], lr_grid.train
+
+    def counted(model, tokenizer, examples, cfg, **kw):
+        rates.append(float(cfg.lr))
+        return real(model, tokenizer, examples, cfg, **kw)
+
+    monkeypatch.setattr(lr_grid, "train", counted)
+    return rates
+
+
+def test_grid_picks_the_good_rate_on_the_validation_split_and_records_both_runs(tmp_path, monkeypatch):
+    calls = spy_evaluate(monkeypatch)
+    res = run.run_job(job_config(f"train.lr_grid=[{GOOD},{BAD}]"), tmp_path / "grid")
+    tr = res["train"]
+    assert tr["lr"] == GOOD and [r["lr"] for r in tr["lr_grid"]] == [GOOD, BAD]
+    good, bad = tr["lr_grid"]
+    assert good["chosen"] is True and bad["chosen"] is False
+    # measured: 100% vs 0% validation accuracy (chance 25%); loss 3.48 -> 0.35 vs 4.92 -> 4.91
+    assert good["val_accuracy"] >= 0.9 and bad["val_accuracy"] <= 0.25
+    assert good["val_accuracy_tasks"] == {"one_fact_qa": good["val_accuracy"]}
+    assert good["final_loss"] < 1.0 < 4.5 < bad["final_loss"]
+    assert good["did_not_train"] is False and bad["did_not_train"] is True and res["did_not_train"] is False
+    assert good["still_improving"] is True and bad["still_improving"] is False
+    assert len(good["loss_curve"]) == 4 and good["val_curve"] == [[40, good["val_accuracy"]]]
+    assert tr["val_accuracy"] == good["val_accuracy"] and tr["final_loss"] == good["final_loss"]
+    assert tr["still_improving"] is True and tr["convergence"]["points"] == 3
+    assert tr["seconds"] == pytest.approx(good["seconds"] + bad["seconds"], abs=0.02)
+    # selection saw only the validation split: one scoring per grid run, then the test split once, for the chosen run
+    assert len(calls) == 3
+    assert all(i.startswith("one_fact_qa-validation-") for c in calls[:2] for i in c["ids"]) and len(calls[0]["ids"]) == 20
+    assert calls[0]["ids"] == calls[1]["ids"] and all("-test-" in i for i in calls[2]["ids"])
+    assert [c["mean"] for c in calls[:2]] == [good["val_accuracy"], bad["val_accuracy"]]
+    assert res["tasks"]["one_fact_qa"]["score"] == calls[2]["mean"] >= 0.9
+    # only the chosen checkpoint is kept; its train.json holds the grid
+    assert sorted(p.name for p in (tmp_path / "grid").iterdir()) == ["checkpoint", "results.json", "samples.jsonl"]
+    saved = json.loads((tmp_path / "grid" / "checkpoint" / "train.json").read_text())
+    assert saved["lr"] == GOOD and [r["lr"] for r in saved["lr_grid"]] == [GOOD, BAD]
+
+    # every run starts from the same init, seed and data order: the second run (1e-7, trained after 3e-3 in the
+    # same process) has exactly the loss curve of a job trained at 1e-7 alone
+    alone = run.run_job(job_config(f"train.lr={BAD}"), tmp_path / "alone")["train"]
+    assert alone["lr"] == BAD and "lr_grid" not in alone
+    assert bad["loss_curve"] == alone["loss_curve"] and bad["val_accuracy"] == alone["val_accuracy"]
+
+
+def test_resumed_grid_job_does_not_retrain(tmp_path, monkeypatch):
+    job = tmp_path / "job"
+    first = run.run_job(job_config(f"train.lr_grid=[{BAD},{GOOD}]"), job)
+    assert first["train"]["lr"] == GOOD
+    (job / "results.json").unlink()  # killed after training, before the results were written
+    trained = count_training(monkeypatch)
+    again = run.run_job(job_config(f"train.lr_grid=[{BAD},{GOOD}]"), job)
+    assert trained == []
+    assert again["train"]["lr"] == GOOD and again["train"]["lr_grid"] == first["train"]["lr_grid"]
+    assert again["tasks"]["one_fact_qa"]["score"] == first["tasks"]["one_fact_qa"]["score"]
+    # another grid into the same directory is refused with one line, not silently mixed
+    (job / "results.json").unlink()
+    with pytest.raises(ConfigError, match=r"was trained with train.lr_grid=\[1e-07, 0.003\] .* accepted"):
+        run.run_job(job_config(f"train.lr_grid=[{GOOD},1e-3]"), job)
+
+
+@pytest.fixture(scope="module")
+def probe_inputs():
+    """(config, tokenizer, train examples) for calling lr_grid.train_probe directly."""
+    cfg = job_config()
+    suite = Suite.from_config(cfg.suite)
+    data = {t.alias: load_splits(t, {"train": 200, "validation": 20, "test": 20}, seed=cfg.suite.seed, cache_dir=None)
+            for t in suite.tasks}
+    return cfg, run.suite_tokenizer(suite, data), {k: v["train"] for k, v in data.items()}
+
+
+class Killed(Exception):
+    pass
+
+
+def batch_loss(model, tokenizer, examples) -> float:
+    """Loss of `model` on the first 32 training transcripts (assistant tokens)."""
+    encoded = encode_examples(tokenizer, examples)["one_fact_qa"][:32]
+    ids, mask, labels = make_batch(encoded, tokenizer.pad_token_id, "cpu")
+    with torch.no_grad():
+        return float(model(input_ids=ids, attention_mask=mask, labels=labels, use_cache=False).loss)
+
+
+def fake_validation(scores):
+    """validate(model) returning the next of `scores` (a one-task validation summary, chance 25%, n 100)."""
+    it = iter(scores)
+    return lambda model: {"one_fact_qa": {"score": next(it), "chance": 0.25, "n": 100}}
+
+
+def test_selection_follows_the_validation_score_not_the_training_loss(tmp_path, probe_inputs):
+    cfg, tokenizer, examples = probe_inputs
+    train_cfg = OmegaConf.merge(cfg.train, {"lr_grid": [GOOD, BAD]})
+    model, _ = models.build(cfg.model, tokenizer, seed=0)
+    # validation says the bad rate is better: it is chosen although its training loss is far higher
+    model, summary, validation = lr_grid.train_probe(model, tokenizer, examples, train_cfg, seed=0, device="cpu",
+                                                     ckpt=tmp_path / "checkpoint", validate=fake_validation([0.5, 0.75]))
+    good, bad = summary["lr_grid"]
+    assert summary["lr"] == BAD and bad["chosen"] and good["final_loss"] < 1.0 < 4.5 < bad["final_loss"]
+    assert validation["one_fact_qa"]["score"] == 0.75 and summary["val_accuracy"] == 0.75
+    # the returned model is the chosen run's (it did not learn: ~4.9), and so is the checkpoint
+    assert batch_loss(model, tokenizer, examples) > 4.5
+    assert json.loads((tmp_path / "checkpoint" / "train.json").read_text())["lr"] == BAD
+
+
+def test_ties_go_to_lower_final_loss_then_lower_lr():
+    runs = [{"lr": 1e-3, "val_accuracy": 0.5, "final_loss": 1.0}, {"lr": 3e-3, "val_accuracy": 0.5, "final_loss": 0.8},
+            {"lr": 3e-4, "val_accuracy": 0.4, "final_loss": 0.1}]
+    assert lr_grid.select(runs) == 1
+    runs[1]["final_loss"] = 1.0
+    assert lr_grid.select(runs) == 0  # equal accuracy and loss: the lower rate
+    runs[0]["final_loss"] = float("nan")  # a diverged run loses every tie
+    assert lr_grid.select(runs) == 1
+    assert lr_grid.select([{"lr": 1e-3, "val_accuracy": None, "final_loss": 0.1}, {"lr": 3e-3, "val_accuracy": 0.0, "final_loss": 5.0}]) == 1
+
+
+def test_an_interrupted_grid_trains_only_the_rates_it_had_not_finished(tmp_path, probe_inputs, monkeypatch):
+    cfg, tokenizer, examples = probe_inputs
+    train_cfg = OmegaConf.merge(cfg.train, {"lr_grid": [GOOD, BAD]})
+    ckpt = tmp_path / "checkpoint"
+
+    calls = []
+
+    def validate(model):  # killed while scoring the second run
+        calls.append(model)
+        if len(calls) == 2:
+            raise Killed
+        return {"one_fact_qa": {"score": 0.9, "chance": 0.25, "n": 100}}
+
+    with pytest.raises(Killed):
+        lr_grid.train_probe(models.build(cfg.model, tokenizer, seed=0)[0], tokenizer, examples, train_cfg, seed=0,
+                            device="cpu", ckpt=ckpt, validate=validate)
+    work = tmp_path / "checkpoint.lr_grid"
+    saved = json.loads((work / "runs.json").read_text())
+    assert [r["lr"] for r in saved["runs"]] == [GOOD] and (work / f"lr={GOOD!r}" / "config.json").exists()
+    assert not ckpt.exists()
+    trained = count_training(monkeypatch)
+    model, summary, _ = lr_grid.train_probe(models.build(cfg.model, tokenizer, seed=0)[0], tokenizer, examples, train_cfg,
+                                            seed=0, device="cpu", ckpt=ckpt, validate=fake_validation([0.25]))
+    assert trained == [BAD]  # 3e-3 was finished and kept; only 1e-7 ran again
+    assert summary["lr"] == GOOD and [r["val_accuracy"] for r in summary["lr_grid"]] == [0.9, 0.25]
+    assert summary["lr_grid"][0]["final_loss"] == saved["runs"][0]["final_loss"]
+    assert not work.exists() and (ckpt / "train.json").exists()
+    # the chosen run's weights came back from disk: a trained model's loss, not the untrained ~4.9
+    assert batch_loss(model, tokenizer, examples) < 1.0
+
+
+@pytest.mark.parametrize("grid,needle", [
+    ("3e-4", "is not a list"), ([], "is empty"), ([1e-3, 0], "0, not a positive number"),
+    ([1e-3, -3e-3], "-0.003, not a positive number"), (["fast"], "'fast', not a positive number"),
+    ([True], "True, not a positive number"), ([1e-3, 1e-3], "repeats a rate"),
+])
+def test_bad_grid_values_are_config_errors(grid, needle):
+    with pytest.raises(ConfigError, match="accepted") as e:
+        lr_grid.check_lr_grid(OmegaConf.create({"lr_grid": grid, "n_validation": 100}))
+    assert needle in str(e.value) and "\n" not in str(e.value)
+    with pytest.raises(ConfigError, match="needs a validation split"):
+        lr_grid.check_lr_grid(OmegaConf.create({"lr_grid": [1e-3], "n_validation": 0}))
+    assert lr_grid.check_lr_grid(OmegaConf.create({"lr_grid": [3e-4, 1, 3e-3], "n_validation": 1})) == [3e-4, 1.0, 3e-3]
+    assert lr_grid.check_lr_grid(OmegaConf.create({"lr_grid": None})) is None
+
+
+@pytest.mark.parametrize("override,needle", [
+    ("train.lr_grid=3e-4", "train.lr_grid=0.0003 is not a list"),
+    ("train.lr_grid=[]", "train.lr_grid=[] is empty"),
+    ("train.lr_grid=[1e-3,-1e-3]", "-0.001, not a positive number"),
+])
+def test_bad_grid_on_the_command_line_is_one_line_and_exit_2(override, needle, tmp_path):
+    out = subprocess.run([sys.executable, "-m", "harness", "~experiment", "logger=none", override,
+                          f"hydra.run.dir={tmp_path}"], capture_output=True, text=True, cwd=tmp_path,
+                         env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert out.returncode == 2, out.stderr[-3000:]
+    err = [line for line in out.stderr.splitlines() if line.strip()]
+    assert len(err) == 1 and needle in err[0] and "accepted" in err[0], out.stderr
+    assert not (tmp_path / "checkpoint").exists()  # stopped before any training
