@@ -21,6 +21,7 @@ import models
 from harness import stats, store
 from harness.errors import ConfigError
 from harness.gaps import BASELINE_DIR
+from harness import lm_eval_run
 from harness.lr_grid import check_lr_grid, train_probe
 from harness.protocol import did_not_train
 from harness.evaluate import check_eval_config, evaluate
@@ -120,6 +121,7 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
     if pretrained and cfg.model.get("baseline_path") is not None:  # the named baseline first, into <job>/baseline/
         run_job(OmegaConf.merge(cfg, {"model": {"path": cfg.model.baseline_path, "baseline_path": None}}), job_dir / BASELINE_DIR)
     suite = Suite.from_config(cfg.suite)
+    lm_eval_plan = lm_eval_run.plan(cfg.eval, suite)  # eval.lm_eval_tasks checked (registry tasks loaded) before data and training
     # train/validation are generated for pretrained models too: test examples exclude them, so every job shares a test set
     sizes = {"train": cfg.train.n_examples, "validation": cfg.train.n_validation, "test": cfg.eval.n_test}
     data = {t.alias: load_splits(t, sizes, seed=cfg.suite.seed, cache_dir=cfg.cache_dir) for t in suite.tasks}
@@ -155,6 +157,8 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
                            cfg.eval, progress_factory=progress)
         eval_seconds = time.time() - t_eval
         tasks, categories = summarize(suite, records)
+        lm_eval_info = (lm_eval_run.run(lm_eval_plan, model, tokenizer, cfg, suite, job_dir, data, records, tasks, categories)
+                        if lm_eval_plan else None)  # adds lm_eval/<task> records, tasks and the lm_eval category
         results = {
             "model": info,
             "suite": suite.name,
@@ -167,6 +171,7 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
                         "total_s": round(time.time() - t_start, 2)},
             "device": str(device),
             "kernels": {"backend": kernel_backend, "calls": kernel_paths(calls_before)},  # which path ran
+            **({"lm_eval": lm_eval_info} if lm_eval_info else {}),
             **verdict,
             "complete": True,
         }
