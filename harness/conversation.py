@@ -16,6 +16,10 @@ prefix, so outputs match re-prefilling the whole history at every turn (tests/ha
 If a chat template renders an earlier turn differently once later turns exist (the new ids do not start with
 any cached ids), the conversation falls back to a fresh prefill and counts it in `reprefills`.
 
+On CUDA (`decode` auto or graph, harness/static_decode.py) a greedy `generate` copies the prompt's cache into
+static buffers and decodes there with a CUDA graph; that copy is not kept, so the next `extend_to` runs the answer's
+tokens again on top of the prompt's cache (a few tokens, in one forward).
+
 Batch size is one conversation: extending a batch of caches by segments of different lengths would put padding
 inside sequences, which linear layers do not skip (their decay and conv windows run over pad positions).
 """
@@ -26,16 +30,18 @@ import copy
 import torch
 
 from harness.generate import _cache_kwarg
+from harness.static_decode import decoder_for
 from models import make_cache
 
 
 class Conversation:
     """One transcript's ids and cache; `extend_to` the history, then `generate` the next assistant turn."""
 
-    def __init__(self, model):
+    def __init__(self, model, decode: str = "auto"):
         self.model = model
         self.device = next(model.parameters()).device
         self.kw = _cache_kwarg(model)
+        self.engine = decoder_for(model, decode)  # greedy turns on static buffers (CUDA graphs); None: plain
         self.ids: list[int] = []  # the tokens the cache holds
         self.cache = make_cache(model)
         self.logits: torch.Tensor | None = None  # (V,) next-token logits after `ids`
@@ -82,6 +88,15 @@ class Conversation:
         the cache at the end of `ids` is kept."""
         if self.logits is None:
             raise ValueError("extend_to a history before generate")
+        if temperature <= 0 and self.engine is not None and max_new_tokens > 0:
+            stop = torch.tensor(sorted(stop_ids), dtype=torch.long, device=self.device)
+            fast = self.engine.continue_from(self.cache, len(self.ids), self.logits, max_new_tokens, stop)
+            if fast is not None:
+                out = fast[0].tolist()
+                self.tokens_run += len(out) - 1  # decode steps run (the last token is never fed)
+                first_stop = next((i for i, t in enumerate(out) if t in stop_ids), None)
+                self._branch = None  # the static copy is dropped: the next extend_to starts from the prompt's cache
+                return out if first_stop is None else out[:first_stop]
         cache = copy.deepcopy(self.cache)
         held, logits, out = list(self.ids), self.logits, []
         for step in range(max_new_tokens):

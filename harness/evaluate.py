@@ -11,6 +11,8 @@ With `eval.samples_k` > 1 each multi-turn transcript is played k times, sampled,
 Transcripts with one scored turn are the same in both modes and are decoded in left-padded batches
 (harness/generate.py). Transcripts with several are decoded one `Conversation` at a time with cache reuse
 (harness/conversation.py): the history is prefilled once and each turn runs only its new tokens.
+`eval.decode` (auto | plain | static | graph) picks how greedy tokens are decoded (harness/static_decode.py: on CUDA,
+static cache buffers and CUDA graphs); the tokens are the same on every path.
 Prompts are rendered with the tokenizer's chat template (the probe's or a pretrained model's own). Model outputs
 are untrusted text: tasks parse them, never evaluate them.
 """
@@ -21,6 +23,7 @@ import torch
 from harness.conversation import Conversation
 from harness.errors import ConfigError
 from harness.generate import greedy
+from harness.static_decode import check_mode, release
 from models.tokenizer import chat_ids
 from tasks.base import example_hash
 from tasks.multi_turn.pass_k import pass_at_k, pass_hat_k
@@ -36,6 +39,7 @@ def check_eval_config(cfg) -> None:
     max_turns = cfg.get("max_turns", None)
     if max_turns is not None and (isinstance(max_turns, bool) or not isinstance(max_turns, int) or max_turns < 1):
         raise ConfigError(f"eval.max_turns={max_turns!r}; accepted: null (no budget) or an integer >= 1")
+    check_mode(cfg.get("decode", "auto"))
     k = cfg.get("samples_k", 1)
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ConfigError(f"eval.samples_k={k!r}; accepted: an integer >= 1 (1: greedy)")
@@ -50,7 +54,7 @@ def _text(tokenizer, ids: list[int]) -> str:
 
 def teacher_forced_episode(model, tokenizer, task, ex: dict, cfg, stop: set[int], progress=None, **sampling) -> dict:
     """Outputs for every scored turn of `ex` from the gold history, one cache for the whole transcript."""
-    conv, outs = Conversation(model), []
+    conv, outs = Conversation(model, decode=cfg.get("decode", "auto")), []
     for t in ex["scored_turns"]:
         conv.extend_to(chat_ids(tokenizer, ex["messages"][:t], add_generation_prompt=True))
         outs.append(_text(tokenizer, conv.generate(max_new_tokens=cfg.max_new_tokens, stop_ids=stop, **sampling)))
@@ -64,7 +68,7 @@ def interactive_episode(model, tokenizer, task, ex: dict, cfg, stop: set[int], p
     env = task.environment(ex) if hasattr(task, "environment") else None
     max_turns = cfg.get("max_turns", None)
     scored = set(ex["scored_turns"])
-    conv, outs, history, seen = Conversation(model), [], [], 0
+    conv, outs, history, seen = Conversation(model, decode=cfg.get("decode", "auto")), [], [], 0
     for j, m in enumerate(ex["messages"]):
         if j in scored:
             if max_turns is not None and len(outs) >= max_turns:
@@ -126,7 +130,7 @@ def evaluate(model, tokenizer, tasks: dict, test_examples: dict[str, list[dict]]
                 prompts.append(chat_ids(tokenizer, ex["messages"][: ex["scored_turns"][0]], add_generation_prompt=True))
                 where.append((name, e_i))
     outputs = greedy(model, prompts, max_new_tokens=cfg.max_new_tokens, stop_ids=stop, pad_id=tokenizer.pad_token_id,
-                     batch_size=cfg.batch_size, progress=progress)
+                     batch_size=cfg.batch_size, progress=progress, decode=cfg.get("decode", "auto"))
     played: dict[tuple[str, int], list[dict]] = {key: [{"outputs": [_text(tokenizer, ids)]}] for key, ids in zip(where, outputs)}
 
     # several scored turns: one conversation each (k of them when sampling), with cache reuse
@@ -145,6 +149,7 @@ def evaluate(model, tokenizer, tasks: dict, test_examples: dict[str, list[dict]]
                 ]
     if progress is not None:
         progress.close()
+    release(model)  # the decoding fast path's static caches and CUDA graphs
 
     records = []
     for name, examples in test_examples.items():

@@ -3,6 +3,10 @@
 Prompts are sorted by length and decoded in batches; padding sits on the left and is masked (attention
 layers) or zeroed (transformers' linear layers zero padded positions), with position ids counted from each
 sequence's first real token.
+
+`decode` picks the decoding path (harness/static_decode.py): `plain` is the loop below (a dynamic cache, one eager
+forward per token); `static` decodes on preallocated cache buffers; `graph` also replays each decode step as a CUDA
+graph; `auto` (the default) is graph on CUDA and plain on CPU. Every path gives the same tokens.
 """
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import inspect
 
 import torch
 
+from harness.static_decode import decoder_for
 from models import make_cache
 
 
@@ -20,9 +25,10 @@ def _cache_kwarg(model) -> str:
 
 @torch.no_grad()
 def greedy(model, prompts: list[list[int]], *, max_new_tokens: int, stop_ids: set[int], pad_id: int,
-           batch_size: int = 32, progress=None) -> list[list[int]]:
+           batch_size: int = 32, progress=None, decode: str = "auto") -> list[list[int]]:
     """Generated token ids for each prompt (stop token excluded), in the order of `prompts`."""
     device = next(model.parameters()).device
+    engine = decoder_for(model, decode)  # None: the plain path
     kw = _cache_kwarg(model)
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     results: list[list[int]] = [[] for _ in prompts]
@@ -37,6 +43,10 @@ def greedy(model, prompts: list[list[int]], *, max_new_tokens: int, stop_ids: se
             ids[row, width - len(p):] = torch.tensor(p)
             mask[row, width - len(p):] = 1
         ids, mask = ids.to(device), mask.to(device)
+        fast = engine.generate(ids, mask, max_new_tokens, stop) if engine is not None and max_new_tokens > 0 else None
+        if fast is not None:
+            _collect(fast.tolist(), idx, stop_ids, results, progress)
+            continue
         pos = (mask.cumsum(-1) - 1).clamp(min=0)
         cache = make_cache(model)
         logits = model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, **{kw: cache}).logits
@@ -54,14 +64,18 @@ def greedy(model, prompts: list[list[int]], *, max_new_tokens: int, stop_ids: se
             logits = model(input_ids=nxt[:, None], attention_mask=mask, position_ids=pos, use_cache=True,
                            **{kw: cache}).logits
             cache.seen_tokens += 1
-        gen = torch.stack(out, 1).tolist() if out else [[] for _ in idx]
-        for row, i in enumerate(idx):
-            seq = []
-            for t in gen[row]:
-                if t in stop_ids:
-                    break
-                seq.append(t)
-            results[i] = seq
-        if progress is not None:
-            progress.update(len(idx))
+        _collect(torch.stack(out, 1).tolist() if out else [[] for _ in idx], idx, stop_ids, results, progress)
     return results
+
+
+def _collect(gen: list[list[int]], idx: list[int], stop_ids: set[int], results: list, progress) -> None:
+    """Each row of `gen` up to its first stop token, into `results` at the batch's prompt indices."""
+    for row, i in enumerate(idx):
+        seq = []
+        for t in gen[row]:
+            if t in stop_ids:
+                break
+            seq.append(t)
+        results[i] = seq
+    if progress is not None:
+        progress.update(len(idx))

@@ -30,7 +30,7 @@ CASES_MARKED = [pytest.param(f, p, marks=pytest.mark.xfail(reason=SPARSE_TIES, s
 class Reprefill:
     """The old path as a reference: every turn is a fresh batch-1 `greedy` over the whole history."""
 
-    def __init__(self, model):
+    def __init__(self, model, **_):
         self.model, self.ids, self.tokens_run, self.reprefills = model, None, 0, 0
 
     def extend_to(self, ids):
@@ -146,7 +146,8 @@ def test_pass_k_over_sampled_episodes(episode, monkeypatch):
 @pytest.mark.parametrize("over,accepted", [({"multi_turn": "agentic"}, "teacher_forced, interactive"),
                                            ({"max_turns": 0}, "an integer >= 1"),
                                            ({"samples_k": 0}, "an integer >= 1"),
-                                           ({"samples_k": 2, "temperature": 0}, "a number > 0")])
+                                           ({"samples_k": 2, "temperature": 0}, "a number > 0"),
+                                           ({"decode": "fast"}, "auto, plain, static, graph")])
 def test_bad_eval_config_is_one_line(over, accepted):
     with pytest.raises(ConfigError) as e:
         ev.check_eval_config(cfg(**over))
