@@ -85,8 +85,11 @@ def run(spec: str, a, device):
                   {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
     opt = torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95))
     g = torch.Generator(device=device).manual_seed(0)
-    curve, t0 = [], time.time()
+    curve, t0, stopped = [], time.time(), None
     for step in range(a.steps):
+        if a.max_seconds and time.time() - t0 > a.max_seconds:  # the time budget ran out before the step budget
+            stopped = step
+            break
         for group in opt.param_groups:
             group["lr"] = lr_at(step, a.steps, lr, a.steps // 10)
         x, y = mqar_batch(a.batch, a.kv, a.seq, a.keys, a.values, g, device)
@@ -99,14 +102,18 @@ def run(spec: str, a, device):
         if (step + 1) % a.eval_every == 0 or step + 1 == a.steps:
             model.eval()
             curve.append([step + 1, round(loss.item(), 3), round(accuracy(model, a, device, amp), 4)])
+            print(f"{spec} step {step + 1} loss {curve[-1][1]} acc {curve[-1][2]} ({time.time() - t0:.0f} s)", flush=True)
             model.train()
+    if stopped is not None and stopped > 0 and (not curve or curve[-1][0] != stopped):
+        model.eval()
+        curve.append([stopped, round(loss.item(), 3), round(accuracy(model, a, device, amp), 4)])
     if device.type == "cuda":
         torch.cuda.synchronize()
     out = dict(run=spec, family=family_name, pattern=pattern, init=init, lr=lr, opts=opts, d=a.d, layers=a.layers,
                kv=a.kv, seq=a.seq, keys=a.keys, values=a.values, batch=a.batch, steps=a.steps,
                params=sum(p.numel() for p in model.parameters()), chance=1 / a.values, acc=curve[-1][2],
                best_acc=max(c[2] for c in curve), final_loss=curve[-1][1], initial_loss_uniform=round(math.log(a.values), 3),
-               curve=curve, seconds=round(time.time() - t0, 1), device=torch.cuda.get_device_name() if device.type == "cuda" else "cpu")
+               stopped_at_step=stopped, curve=curve, seconds=round(time.time() - t0, 1), device=torch.cuda.get_device_name() if device.type == "cuda" else "cpu")
     print(json.dumps(out), flush=True)
     return out
 
@@ -125,6 +132,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--max-seconds", type=float, default=0,
+                    help="stop a run's training after this many seconds (recorded as stopped_at_step; 0: no limit)")
     return ap
 
 
