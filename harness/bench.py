@@ -455,7 +455,9 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
 
-    def log_row(section, row):
+    def log_row(section, row):  # every row is kept in rows.jsonl as it comes: a run cut short keeps its numbers
+        with open(out / "rows.jsonl", "a") as f:
+            f.write(json.dumps({"section": section, **row}, default=str) + "\n")
         line = json.dumps(row, default=str)[:400]
         print(f"[{time.perf_counter() - t_start:6.1f}s] {section}: {line}", file=sys.stderr)
 

@@ -233,12 +233,15 @@ def test_graph_decoding_equals_plain_on_gpu(family, pattern, caplog):
     plain = decode(model, ps, "plain")
     with caplog.at_level(logging.WARNING, logger="harness.static_decode"):
         graph = decode(model, ps, "graph")
-        engine = sd.decoder_for(model, "graph")
-        assert engine.last_path == "graph", f"no CUDA graph for {family} {pattern}: {caplog.text}"
+        path = sd.decoder_for(model, "graph").last_path
         single = [decode(model, [p], "graph", batch_size=1)[0] for p in ps]
     assert graph == plain
     assert single == graph
     assert sum(len(o) for o in graph) > len(ps)
+    if family == "minimax" and path == "static":  # measured on an H200 (torch 2.11, transformers 5.17)
+        pytest.xfail("MiniMax's decode step copies a CPU tensor to the GPU, which CUDA graph capture refuses; "
+                     "it decodes with eager static steps")
+    assert path == "graph", f"no CUDA graph for {family} {pattern}: {caplog.text}"
 
 
 @pytest.mark.gpu
@@ -248,8 +251,12 @@ def test_graph_replays_are_the_eager_static_steps_in_bf16(family, pattern):
     """Same kernels, replayed: bf16 tokens of graph and eager static decoding are identical, 24 steps."""
     model = tiny(family, pattern, dtype=torch.bfloat16).cuda()
     ps = prompts(seed=4)
-    assert decode(model, ps, "graph", steps=24) == decode(model, ps, "static", steps=24)
-    assert sd.decoder_for(model, "graph").last_path == "graph"
+    graph = decode(model, ps, "graph", steps=24)
+    path = sd.decoder_for(model, "graph").last_path  # read before the static run replaces the model's engine
+    assert graph == decode(model, ps, "static", steps=24)
+    if family == "minimax" and path == "static":
+        pytest.xfail("MiniMax's decode step cannot be captured (see test_graph_decoding_equals_plain_on_gpu)")
+    assert path == "graph"
 
 
 @pytest.mark.gpu
