@@ -6,6 +6,9 @@ task DESIGN §4 measured (keys, values, distractors, queries as raw tokens), wit
     python -m harness.mqar_probe OUT.jsonl RUN [RUN ...] [--d 512 --layers 8 ...]
     RUN = family:pattern:init:lr[:opt...]   init = recipe | transformers;  opt = wd_all (decay every parameter,
           as DESIGN's reference script did) | fp32 (no bf16 autocast) | NAME=VALUE (overrides --NAME for this run)
+          | slow_dt (diagnosis only: dt ~ logU(1e-4, 1e-3), slower initial decay)
+          | no_decay (diagnosis only: A = e^-30 and frozen, so the gated delta rule / KDA decays nothing)
+          | fixed_gate (diagnosis only: Qwen3-Next's output gate held at 0.5, not learned)
           | sigmoid_gate (diagnosis only: Qwen3-Next's gated output norm uses sigmoid(z), as Kimi's KDA does,
           instead of silu(z); not the released architecture)
 e.g. qwen3_next:L:transformers:1e-3 qwen3_next:L:recipe:1e-3 qwen3_next:LLLF:recipe:1e-3
@@ -53,15 +56,26 @@ def accuracy(model, a, device, amp):
     return hits / total
 
 
-def run(spec: str, a, device):
+OPTIONS = ("wd_all", "fp32", "no_decay", "slow_dt", "fixed_gate", "sigmoid_gate")
+
+
+def parse(spec: str, a) -> tuple[str, str, str, float, list[str], argparse.Namespace]:
+    """RUN = family:pattern:init:lr[:opt...] -> (family, pattern, init, lr, opts, args with NAME=VALUE applied)."""
     family_name, pattern, init, lr, *opts = spec.split(":")
-    lr = float(lr)
     a = argparse.Namespace(**vars(a))
     for o in opts:
         if "=" in o:
             key, value = o.split("=")
+            if not hasattr(a, key):
+                raise SystemExit(f"mqar_probe: unknown setting {key!r} in {spec!r}; accepted: {', '.join(sorted(vars(a)))}")
             setattr(a, key, type(getattr(a, key))(value))
-    amp = device.type == "cuda" and "fp32" not in opts
+        elif o not in OPTIONS:
+            raise SystemExit(f"mqar_probe: unknown option {o!r} in {spec!r}; accepted: {', '.join(OPTIONS)}, NAME=VALUE")
+    return family_name, pattern, init, float(lr), opts, a
+
+
+def build(family_name: str, pattern: str, init: str, opts: list[str], a):
+    """The probe of one run, initialised (recipe or transformers) and with the diagnosis options applied."""
     family = get_family(family_name)
     preset = Preset(hidden=a.d, layers=a.layers, heads=a.d // 64, head_dim=64)
     vocab = 4 + a.keys + a.values
@@ -72,10 +86,33 @@ def run(spec: str, a, device):
     model = AutoModelForCausalLM.from_config(config)
     if init == "recipe":
         family.init_probe(model, torch.Generator().manual_seed(0))
+    if "slow_dt" in opts:  # diagnosis only: dt ~ logU(1e-4, 1e-3) instead of (1e-3, 1e-1): slower initial decay
+        for module in model.modules():
+            if hasattr(module, "dt_bias") and hasattr(module, "A_log"):
+                u = torch.rand(module.dt_bias.shape, generator=torch.Generator().manual_seed(0))
+                dt = torch.exp(u * (math.log(1e-3) - math.log(1e-4)) + math.log(1e-4))
+                module.dt_bias.data.copy_(dt + torch.log(-torch.expm1(-dt)))
+    if "no_decay" in opts:  # diagnosis only: e^g = 1 in every linear layer (plain delta rule), A frozen at ~0
+        for module in model.modules():
+            if hasattr(module, "A_log"):
+                module.A_log.data.fill_(-30.0)
+                module.A_log.requires_grad_(False)
+    if "fixed_gate" in opts:  # diagnosis only: Qwen3-Next's output gate held at sigmoid(0) = 0.5 (no learned gate)
+        for module in model.modules():
+            if type(module).__name__ == "Qwen3NextRMSNormGated":
+                module.activation = "sigmoid"
+                module.forward = (lambda f: lambda hidden, gate: f(hidden, torch.zeros_like(gate)))(module.forward)
     if "sigmoid_gate" in opts:
         for module in model.modules():
             if type(module).__name__ == "Qwen3NextRMSNormGated":
                 module.activation = "sigmoid"
+    return model
+
+
+def run(spec: str, a, device):
+    family_name, pattern, init, lr, opts, a = parse(spec, a)
+    amp = device.type == "cuda" and "fp32" not in opts
+    model = build(family_name, pattern, init, opts, a)
     model.to(device)
     params = [p for p in model.parameters()]
     if "wd_all" in opts:

@@ -1,0 +1,43 @@
+"""The diagnosis switches of harness.mqar_probe do what reports/probe-training.md §4 says they do."""
+
+import pytest
+import torch
+
+from harness import mqar_probe
+
+ARGS = mqar_probe.parser().parse_args(["out.jsonl", "run", "--d", "64", "--layers", "1", "--keys", "8", "--values", "8"])
+
+
+def _gdn(opts):
+    family, pattern, init, _, opts, a = mqar_probe.parse(":".join(["qwen3_next:L:recipe:1e-3", *opts]), ARGS)
+    return mqar_probe.build(family, pattern, init, opts, a).model.layers[0].linear_attn
+
+
+def test_no_decay_makes_every_decay_one_and_freezes_it():
+    layer = _gdn(["no_decay"])
+    assert layer.A_log.exp().max() < 1e-12 and not layer.A_log.requires_grad
+    assert _gdn([]).A_log.exp().min() > 1e-3  # the recipe init decays
+
+
+def test_slow_dt_draws_dt_between_1e_4_and_1e_3():
+    dt = torch.nn.functional.softplus(_gdn(["slow_dt"]).dt_bias)
+    assert dt.min() >= 1e-4 * (1 - 1e-4) and dt.max() <= 1e-3 * (1 + 1e-4)
+    recipe = torch.nn.functional.softplus(_gdn([]).dt_bias)
+    assert recipe.min() >= 1e-3 * (1 - 1e-4)
+
+
+def test_fixed_gate_ignores_the_gate_and_halves_the_normed_output():
+    norm = _gdn(["fixed_gate"]).norm
+    x, g1, g2 = torch.randn(3, 5, 64).unbind(0)
+    out1, out2 = norm(x, g1), norm(x, g2)
+    assert torch.equal(out1, out2)
+    normed = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + norm.variance_epsilon)
+    torch.testing.assert_close(out1, 0.5 * normed)
+    free = _gdn([]).norm
+    assert not torch.allclose(free(x, g1), free(x, g2))
+
+
+@pytest.mark.parametrize("opt,needle", [("nodecay", "unknown option 'nodecay'"), ("width=3", "unknown setting 'width'")])
+def test_unknown_switch_is_one_line(opt, needle):
+    with pytest.raises(SystemExit, match=needle):
+        mqar_probe.parse(f"qwen3_next:L:recipe:1e-3:{opt}", ARGS)
