@@ -105,8 +105,7 @@ def implementation(op: str, backend: str, reference, chunked, tensors=()):
         count(op, backend)
         return chunked
     fla = getattr(importlib.import_module(f"kernels.{op}.fla"), f"{op}_fla")
-    needs_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
-    if needs_grad:
+    if needs_grad(tensors):
         device = next(t.device for t in tensors if t is not None)
         ok, _ = _fla_backward_ok_cached(op, device.index or 0)  # CUDA tensors always carry their index
         if not ok:
@@ -116,6 +115,24 @@ def implementation(op: str, backend: str, reference, chunked, tensors=()):
             return forward_backward(fla, chunked)
     count(op, backend)
     return fla
+
+
+def needs_grad(tensors) -> bool:
+    """Whether autograd will want gradients through an op called on `tensors` (None entries allowed)."""
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+
+
+RECURRENT_MAX_T = 64  # fla's own layers switch to the fused recurrent kernel at or below 64 tokens
+
+
+def run_fla(chunk, recurrent, q, k, v, scale, initial_state, output_final_state, **inputs):
+    """Call one of fla's op pairs on our layout: the fused recurrent kernel for short inputs without autograd
+    (decoding; it has no backward), else the chunk kernel. `inputs` are the op's other tensors by fla's keyword
+    (g, beta; g_gamma). Returns (o, final state in float32 or None)."""
+    tensors = (q, k, v, initial_state, *inputs.values())
+    run = recurrent if q.shape[1] <= RECURRENT_MAX_T and not needs_grad(tensors) else chunk
+    o, state = run(q, k, v, scale=scale, initial_state=initial_state, output_final_state=output_final_state, **inputs)
+    return o, (state.float() if output_final_state else None)
 
 
 FLA_TORCH_BACKWARD = "fla+torch_backward"  # the path name in `calls` for fla forward + torch backward

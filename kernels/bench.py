@@ -184,6 +184,18 @@ def gpu_cases(B, T, H, D, dtype):
     return cases
 
 
+def record(row: dict, key: str, measure: Callable[[], float]) -> None:
+    """row[key] = measure(), or, when it runs out of memory or fla refuses, a one-line reason in row["skipped"]."""
+    try:
+        row[key] = measure()
+    except torch.cuda.OutOfMemoryError:
+        row["skipped"].append(f"{key}: out of memory")
+    except (RuntimeError, ValueError, ImportError) as error:
+        row["skipped"].append(f"{key}: {type(error).__name__}: {str(error).splitlines()[0][:160]}")
+    finally:
+        torch.cuda.empty_cache()
+
+
 def fla_direct_cases(q, k, v, g, gk, beta, s0, decay, x, w):
     """flash-linear-attention 0.6.0's functions called directly on the same inputs, as our fla backend calls them
     for T > 64 (chunk kernels; q/k already normalised; lightning = chunk_simple_gla with g_gamma = -decay)."""
@@ -235,16 +247,10 @@ def run_models(args, rows: list, save: Callable[[], None]) -> None:
                     with torch.no_grad():
                         model.model(input_ids=ids, use_cache=False)
 
-                for key, context in (("ours_tok_s", _nothing), ("transformers_tok_s", transformers_default)):
-                    try:
-                        with context():
-                            row[key] = T / gpu_time(prefill, args.model_repeats) * 1e3
-                    except torch.cuda.OutOfMemoryError:
-                        row["skipped"].append(f"{key}: out of memory")
-                    except (RuntimeError, ValueError, ImportError) as error:
-                        row["skipped"].append(f"{key}: {type(error).__name__}: {str(error).splitlines()[0][:160]}")
-                    finally:
-                        torch.cuda.empty_cache()
+                paths = (("ours_tok_s", contextlib.nullcontext), ("transformers_tok_s", transformers_default))
+                for key, context in paths:
+                    with context():
+                        record(row, key, lambda: T / gpu_time(prefill, args.model_repeats) * 1e3)
                 ours, theirs = row["ours_tok_s"], row["transformers_tok_s"]
                 row["speedup"] = ours / theirs if ours and theirs else None
                 rows.append(row)
@@ -255,11 +261,6 @@ def run_models(args, rows: list, save: Callable[[], None]) -> None:
                 save()
             del model
             torch.cuda.empty_cache()
-
-
-@contextlib.contextmanager
-def _nothing():
-    yield
 
 
 def run_gpu(args, save: Callable[[dict], None]) -> dict:
@@ -288,14 +289,7 @@ def run_gpu(args, save: Callable[[dict], None]) -> dict:
             row = dict(op=op, backend=backend, B=B, T=T, H=H, D=D, dtype="bfloat16", fwd_ms=None, fwd_bwd_ms=None,
                        skipped=[])
             for key, wrap in (("fwd_ms", forward_only), ("fwd_bwd_ms", forward_backward)):
-                try:
-                    row[key] = gpu_time(wrap(fn, inputs), args.repeats)
-                except torch.cuda.OutOfMemoryError:
-                    row["skipped"].append(f"{key}: out of memory")
-                except (RuntimeError, ValueError, ImportError) as error:
-                    row["skipped"].append(f"{key}: {type(error).__name__}: {str(error).splitlines()[0][:160]}")
-                finally:
-                    torch.cuda.empty_cache()
+                record(row, key, lambda: gpu_time(wrap(fn, inputs), args.repeats))
             rows.append(row)
             fmt = lambda t: f"{t:9.2f}" if t is not None else f"{'-':>9s}"  # noqa: E731
             print(f"{op:12s} {backend:8s} {T:7d} {fmt(row['fwd_ms'])} {fmt(row['fwd_bwd_ms']):>11s}  "

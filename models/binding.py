@@ -52,27 +52,27 @@ def _state(initial_state: torch.Tensor | None) -> torch.Tensor | None:
     return None if initial_state is None else initial_state.float()
 
 
-def gated_delta_rule(query, key, value, g, beta, chunk_size=64, initial_state=None, output_final_state=False,
-                     use_qk_l2norm_in_kernel=False, **kwargs):
-    """transformers' ``torch_chunk_gated_delta_rule`` / ``torch_recurrent_gated_delta_rule`` signature ->
-    ``kernels.gated_delta`` (chunk size is the backend's own)."""
-    _no_varlen(kwargs)
-    if use_qk_l2norm_in_kernel:
-        query, key = l2norm(query), l2norm(key)
-    dtype = value.dtype
-    return kernels.gated_delta(query.to(dtype), key.to(dtype), value, g, beta,
-                               initial_state=_state(initial_state), output_final_state=output_final_state)
+def _delta_rule(op):
+    """Adapter from transformers' delta-rule kernel signature (``torch_chunk_gated_delta_rule`` and
+    ``torch_recurrent_gated_delta_rule``; Kimi's ``chunk_kimi_delta_attention``) to ``op`` (``kernels.gated_delta``
+    or ``kernels.kda``); the chunk size is the backend's own. transformers normalises q/k in float32 inside its
+    kernels when asked (``use_qk_l2norm_in_kernel``); ours take them normalised, so the adapter does it."""
+
+    def adapter(query, key, value, g, beta, chunk_size=64, initial_state=None, output_final_state=False,
+                use_qk_l2norm_in_kernel=False, **kwargs):
+        _no_varlen(kwargs)
+        if use_qk_l2norm_in_kernel:
+            query, key = l2norm(query), l2norm(key)
+        dtype = value.dtype
+        return op(query.to(dtype), key.to(dtype), value, g, beta, initial_state=_state(initial_state),
+                  output_final_state=output_final_state)
+
+    adapter.__name__ = f"{op.__name__}_adapter"
+    return adapter
 
 
-def kimi_delta_attention(query, key, value, g, beta, chunk_size=64, initial_state=None, output_final_state=False,
-                         use_qk_l2norm_in_kernel=False, **kwargs):
-    """transformers' ``chunk_kimi_delta_attention`` / ``recurrent_kimi_delta_attention`` -> ``kernels.kda``."""
-    _no_varlen(kwargs)
-    if use_qk_l2norm_in_kernel:
-        query, key = l2norm(query), l2norm(key)
-    dtype = value.dtype
-    return kernels.kda(query.to(dtype), key.to(dtype), value, g, beta,
-                       initial_state=_state(initial_state), output_final_state=output_final_state)
+gated_delta_rule = _delta_rule(kernels.gated_delta)
+kimi_delta_attention = _delta_rule(kernels.kda)
 
 
 def kimi_recurrent(query, key, value, g, beta, initial_state, output_final_state, use_qk_l2norm_in_kernel=False,

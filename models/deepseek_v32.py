@@ -71,7 +71,7 @@ class DeepseekV32(Family):
         topk = max_pos if pattern == "dense" else int(extra.get("index_topk", self.knobs["index_topk"]))
         return AutoConfig.for_model(
             "deepseek_v32",
-            **preset.trunk(vocab_size, intermediate),
+            **preset.trunk(vocab_size, intermediate, extra, max_position=self.max_context),
             num_key_value_heads=preset.heads,
             **self.mla_dims(preset),
             index_topk=topk,
@@ -80,11 +80,6 @@ class DeepseekV32(Family):
             index_head_dim=preset.head_dim,
             mlp_layer_types=["dense"] * n,
             first_k_dense_replace=n,
-            max_position_embeddings=max_pos,
-            tie_word_embeddings=False,
-            pad_token_id=extra.get("pad_token_id", 0),
-            bos_token_id=extra.get("bos_token_id"),
-            eos_token_id=extra.get("eos_token_id"),
         )
 
     @staticmethod

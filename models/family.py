@@ -52,10 +52,14 @@ class Preset:
     head_dim: int
     mlp_ratio: float = 3.0  # intermediate size of the F variant / hidden
 
-    def trunk(self, vocab_size: int, intermediate: int) -> dict:
-        """The config keys every family's transformers config shares (the non-mixer part of the network)."""
+    def trunk(self, vocab_size: int, intermediate: int, extra: dict, max_position: int = 8192) -> dict:
+        """The config keys every family's transformers config shares (the non-mixer part of the network, the
+        context length and the special tokens), `extra` being hf_config's keyword arguments."""
         return {"vocab_size": vocab_size, "hidden_size": self.hidden, "intermediate_size": intermediate,
-                "num_hidden_layers": self.layers, "num_attention_heads": self.heads}
+                "num_hidden_layers": self.layers, "num_attention_heads": self.heads,
+                "max_position_embeddings": extra.get("max_position_embeddings", max_position),
+                "tie_word_embeddings": False, "pad_token_id": extra.get("pad_token_id", 0),
+                "bos_token_id": extra.get("bos_token_id"), "eos_token_id": extra.get("eos_token_id")}
 
 
 # The size presets every family shares unless it needs others (MiniMax's tiny/small need 8 layers for LLLLLLLF)

@@ -37,7 +37,7 @@ class KimiLinear(Family):
         n = preset.layers
         return AutoConfig.for_model(
             "kimi_linear",
-            **preset.trunk(vocab_size, intermediate),
+            **preset.trunk(vocab_size, intermediate, extra),
             num_key_value_heads=preset.heads,
             q_lora_rank=None,
             **self.mla_dims(preset),
@@ -46,11 +46,6 @@ class KimiLinear(Family):
             linear_conv_kernel_dim=self.conv_kernel,
             layer_types=self.layer_types(pattern, n),
             mlp_layer_types=["dense"] * n,
-            max_position_embeddings=extra.get("max_position_embeddings", 8192),
-            tie_word_embeddings=False,
-            pad_token_id=extra.get("pad_token_id", 0),
-            bos_token_id=extra.get("bos_token_id"),
-            eos_token_id=extra.get("eos_token_id"),
         )
 
     def cache_bytes(self, config, context, dtype_bytes=2):

@@ -61,17 +61,12 @@ class MiniMax(Family):
         n = preset.layers
         return AutoConfig.for_model(
             "minimax",
-            **preset.trunk(vocab_size, intermediate),
+            **preset.trunk(vocab_size, intermediate, extra),
             num_key_value_heads=self.kv_heads(preset),
             head_dim=preset.head_dim,
             num_local_experts=1,
             num_experts_per_tok=1,
             layer_types=self.layer_types(pattern, n),
-            max_position_embeddings=extra.get("max_position_embeddings", 8192),
-            tie_word_embeddings=False,
-            pad_token_id=extra.get("pad_token_id", 0),
-            bos_token_id=extra.get("bos_token_id"),
-            eos_token_id=extra.get("eos_token_id"),
         )
 
     def make_cache(self, config):

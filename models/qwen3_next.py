@@ -41,7 +41,7 @@ class Qwen3Next(Family):
         n = preset.layers
         return AutoConfig.for_model(
             "qwen3_next",
-            **preset.trunk(vocab_size, intermediate),
+            **preset.trunk(vocab_size, intermediate, extra),
             num_key_value_heads=preset.heads,
             head_dim=preset.head_dim,
             linear_num_key_heads=preset.heads,
@@ -53,11 +53,6 @@ class Qwen3Next(Family):
             decoder_sparse_step=1,
             mlp_only_layers=list(range(n)),
             layer_types=self.layer_types(pattern, n),
-            max_position_embeddings=extra.get("max_position_embeddings", 8192),
-            tie_word_embeddings=False,
-            pad_token_id=extra.get("pad_token_id", 0),
-            bos_token_id=extra.get("bos_token_id"),
-            eos_token_id=extra.get("eos_token_id"),
         )
 
     def cache_bytes(self, config, context, dtype_bytes=2):

@@ -1,17 +1,17 @@
 """Gated delta rule through flash-linear-attention 0.6.0's Triton kernels (CUDA only; imported on first call).
 
 ``fla.ops.gated_delta_rule.chunk_gated_delta_rule`` for training and prefill, and
-``fused_recurrent_gated_delta_rule`` for short inputs without autograd (decoding; it has no backward).
-Both take our layout ([B, T, H, K] q/k, [B, T, HV, V] v with HV a multiple of H, log-space g and beta of
-[B, T, HV], initial state [B, HV, K, V]) and the same recurrence. On Hopper with Triton >= 3.4, < 3.7.1 the
-chunk kernel's backward raises (see ``kernels.backend.fla_backward_ok``).
+``fused_recurrent_gated_delta_rule`` for short inputs without autograd (decoding; it has no backward), chosen by
+``kernels.backend.run_fla``. Both take our layout ([B, T, H, K] q/k, [B, T, HV, V] v with HV a multiple of H,
+log-space g and beta of [B, T, HV], initial state [B, HV, K, V]) and the same recurrence. On Hopper with Triton
+>= 3.4, < 3.7.1 the chunk kernel's backward raises (see ``kernels.backend.fla_backward_ok``).
 """
 
 from __future__ import annotations
 
 import torch
 
-RECURRENT_MAX_T = 64  # fla's layers also switch to the fused recurrent kernel at or below 64 tokens
+from kernels.backend import run_fla
 
 
 def gated_delta_fla(
@@ -26,16 +26,5 @@ def gated_delta_fla(
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     from fla.ops.gated_delta_rule import chunk_gated_delta_rule, fused_recurrent_gated_delta_rule
 
-    tensors = (q, k, v, g, beta, initial_state)
-    needs_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
-    if q.shape[1] <= RECURRENT_MAX_T and not needs_grad:
-        o, state = fused_recurrent_gated_delta_rule(
-            q, k, v, g=g, beta=beta, scale=scale,
-            initial_state=initial_state, output_final_state=output_final_state,
-        )
-    else:
-        o, state = chunk_gated_delta_rule(
-            q, k, v, g, beta, scale=scale,
-            initial_state=initial_state, output_final_state=output_final_state,
-        )
-    return o, (state.float() if output_final_state else None)
+    return run_fla(chunk_gated_delta_rule, fused_recurrent_gated_delta_rule, q, k, v, scale, initial_state,
+                   output_final_state, g=g, beta=beta)

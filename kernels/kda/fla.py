@@ -1,17 +1,17 @@
 """KDA through flash-linear-attention 0.6.0's Triton kernels (CUDA only; imported on first call).
 
 ``fla.ops.kda.chunk_kda`` for training and prefill, ``fused_recurrent_kda`` for short inputs without autograd
-(decoding). Same layout and recurrence as ours: g is the per-channel log decay [B, T, HV, K], already
-computed (we do not use fla's ``use_gate_in_kernel``), q/k not normalised inside (``use_qk_l2norm_in_kernel``
-off: the caller normalises, as Kimi Linear does before the op). fla requires a float32 initial state and
-K <= 256.
+(decoding), chosen by ``kernels.backend.run_fla``. Same layout and recurrence as ours: g is the per-channel log
+decay [B, T, HV, K], already computed (we do not use fla's ``use_gate_in_kernel``), q/k not normalised inside
+(``use_qk_l2norm_in_kernel`` off: the caller normalises, as Kimi Linear does before the op). fla requires a
+float32 initial state and K <= 256.
 """
 
 from __future__ import annotations
 
 import torch
 
-RECURRENT_MAX_T = 64
+from kernels.backend import run_fla
 
 
 def kda_fla(
@@ -26,16 +26,4 @@ def kda_fla(
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     from fla.ops.kda import chunk_kda, fused_recurrent_kda
 
-    tensors = (q, k, v, g, beta, initial_state)
-    needs_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
-    if q.shape[1] <= RECURRENT_MAX_T and not needs_grad:
-        o, state = fused_recurrent_kda(
-            q, k, v, g=g, beta=beta, scale=scale,
-            initial_state=initial_state, output_final_state=output_final_state,
-        )
-    else:
-        o, state = chunk_kda(
-            q, k, v, g, beta, scale=scale,
-            initial_state=initial_state, output_final_state=output_final_state,
-        )
-    return o, (state.float() if output_final_state else None)
+    return run_fla(chunk_kda, fused_recurrent_kda, q, k, v, scale, initial_state, output_final_state, g=g, beta=beta)

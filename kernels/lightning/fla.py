@@ -2,7 +2,7 @@
 
 MiniMax's recurrence is simple GLA with a constant per-head log decay: ``chunk_simple_gla(q, k, v,
 g_gamma=-lambda, scale=...)`` (DESIGN.md §5; fla's own ``chunk_lightning_attn`` uses a different decay schedule,
-so it is not used). ``fused_recurrent_simple_gla`` serves short inputs without autograd (decoding). The
+so it is not used). ``fused_recurrent_simple_gla`` serves short inputs without autograd (decoding; ``kernels.backend.run_fla`` chooses). The
 backward passes ``g=None`` to fla's ``chunk_bwd_dqkwg``, so fla's Hopper/Triton refusal (issue #640) does not
 apply here.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-RECURRENT_MAX_T = 64
+from kernels.backend import run_fla
 
 
 def lightning_fla(
@@ -26,11 +26,5 @@ def lightning_fla(
     from fla.ops.simple_gla import chunk_simple_gla, fused_recurrent_simple_gla
 
     g_gamma = -decay.to(device=q.device, dtype=torch.float32)  # (H,) log decay per token
-    tensors = (q, k, v, initial_state)
-    needs_grad = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
-    run = fused_recurrent_simple_gla if q.shape[1] <= RECURRENT_MAX_T and not needs_grad else chunk_simple_gla
-    o, state = run(
-        q, k, v, g_gamma=g_gamma, scale=scale,
-        initial_state=initial_state, output_final_state=output_final_state,
-    )
-    return o, (state.float() if output_final_state else None)
+    return run_fla(chunk_simple_gla, fused_recurrent_simple_gla, q, k, v, scale, initial_state, output_final_state,
+                   g_gamma=g_gamma)

@@ -23,6 +23,7 @@ from harness.generate import greedy
 from harness.static_cache import StaticMiniMaxCache, StaticProbeCache, static_cache
 from models import make_cache
 from tests.harness.test_multiturn import CASES_MARKED
+from tests.models.conftest import _one_thread  # noqa: F401  (autouse: one torch thread for these tiny models)
 from tests.models.families import tiny
 
 LENGTHS = (3, 17, 9, 30, 1, 12, 5, 22)  # left padding of up to 29 positions in a batch of 8
@@ -31,12 +32,6 @@ STOP = 2
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def prompts(seed: int = 1) -> list[list[int]]:
@@ -68,19 +63,23 @@ def _history(rng: torch.Generator, n: int) -> list[int]:
     return torch.randint(3, 64, (n,), generator=rng).tolist()
 
 
+def three_turns(model, mode: str) -> tuple[list[list[int]], int]:
+    """Answers of a 3-turn conversation decoded with `mode` (each history = the previous one + the model's answer +
+    a stop token + new user tokens), and the conversation's fresh prefills after the first."""
+    rng = torch.Generator().manual_seed(3)
+    conv, ids, outs = Conversation(model, decode=mode), _history(rng, 11), []
+    for _ in range(3):
+        conv.extend_to(ids)
+        outs.append(conv.generate(max_new_tokens=6, stop_ids={STOP}))
+        ids = ids + outs[-1] + [STOP] + _history(rng, 7)
+    return outs, conv.reprefills
+
+
 @pytest.mark.parametrize("family,pattern", CASES_MARKED)
 def test_conversation_on_static_buffers_equals_plain(family, pattern):
-    """Three turns: each history = the previous one + the model's answer + a stop token + new user tokens."""
+    """Three turns on static buffers (eager steps) give the plain path's answers and no fresh prefill."""
     model = tiny(family, pattern)
-    runs = {}
-    for mode in ("plain", "static"):
-        rng = torch.Generator().manual_seed(3)
-        conv, ids, outs = Conversation(model, decode=mode), _history(rng, 11), []
-        for _ in range(3):
-            conv.extend_to(ids)
-            outs.append(conv.generate(max_new_tokens=6, stop_ids={STOP}))
-            ids = ids + outs[-1] + [STOP] + _history(rng, 7)
-        runs[mode] = (outs, conv.reprefills)
+    runs = {mode: three_turns(model, mode) for mode in ("plain", "static")}
     assert runs["static"] == runs["plain"]
     assert runs["static"][1] == 0 and any(runs["static"][0])
     # and both equal re-prefilling each turn's whole history
@@ -264,13 +263,5 @@ def test_graph_replays_are_the_eager_static_steps_in_bf16(family, pattern):
 @pytest.mark.parametrize("family,pattern", CASES_MARKED)
 def test_conversation_graph_equals_plain_on_gpu(family, pattern):
     model = tiny(family, pattern).cuda()
-    runs = {}
-    for mode in ("plain", "graph"):
-        rng = torch.Generator().manual_seed(3)
-        conv, ids, outs = Conversation(model, decode=mode), _history(rng, 11), []
-        for _ in range(3):
-            conv.extend_to(ids)
-            outs.append(conv.generate(max_new_tokens=6, stop_ids={STOP}))
-            ids = ids + outs[-1] + [STOP] + _history(rng, 7)
-        runs[mode] = outs
+    runs = {mode: three_turns(model, mode)[0] for mode in ("plain", "graph")}
     assert runs["graph"] == runs["plain"] and any(runs["graph"])

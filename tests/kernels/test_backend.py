@@ -143,3 +143,29 @@ def test_fla_backward_without_fla_or_cuda(monkeypatch):
     monkeypatch.setattr(backend, "fla_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert kernels.fla_backward_ok() == (False, "no CUDA device")
+
+
+def test_run_fla_picks_the_recurrent_kernel_only_for_short_inputs_without_gradients():
+    """kernels.backend.run_fla (what every kernels/<op>/fla.py calls), with stand-ins for fla's two kernels."""
+    called = []
+
+    def kernel(name):
+        def run(q, k, v, scale, initial_state, output_final_state, **inputs):
+            called.append((name, sorted(inputs), scale))
+            state = torch.ones(1, dtype=torch.float64) if output_final_state else None
+            return q * 2, state
+
+        return run
+
+    chunk, recurrent = kernel("chunk"), kernel("recurrent")
+    q = torch.randn(1, 64, 2, 4)
+    g = torch.zeros(1, 64, 2)
+    o, state = backend.run_fla(chunk, recurrent, q, q, q, 0.5, None, True, g=g, beta=g)
+    assert called[-1] == ("recurrent", ["beta", "g"], 0.5) and torch.equal(o, 2 * q)
+    assert state.dtype == torch.float32  # the final state comes back in float32 whatever fla returns
+    backend.run_fla(chunk, recurrent, torch.randn(1, 65, 2, 4), q, q, 0.5, None, False, g=g)
+    assert called[-1][0] == "chunk"  # longer than 64 tokens
+    backend.run_fla(chunk, recurrent, q, q, q, 0.5, None, False, g=g.clone().requires_grad_())
+    assert called[-1][0] == "chunk"  # the recurrent kernel has no backward
+    _, none = backend.run_fla(chunk, recurrent, q, q, q, 0.5, None, False, g_gamma=g[0, 0])
+    assert called[-1] == ("recurrent", ["g_gamma"], 0.5) and none is None
