@@ -80,12 +80,12 @@ def build(family_name: str, pattern: str, init: str, opts: list[str], a):
     preset = Preset(hidden=a.d, layers=a.layers, heads=a.d // 64, head_dim=64)
     vocab = 4 + a.keys + a.values
     config = family.hf_config(pattern, preset, vocab, int(a.d * 3), pad_token_id=0)
-    torch.manual_seed(0)
+    torch.manual_seed(a.seed)
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_config(config)
     if init == "recipe":
-        family.init_probe(model, torch.Generator().manual_seed(0))
+        family.init_probe(model, torch.Generator().manual_seed(a.seed))
     if "slow_dt" in opts:  # diagnosis only: dt ~ logU(1e-4, 1e-3) instead of (1e-3, 1e-1): slower initial decay
         for module in model.modules():
             if hasattr(module, "dt_bias") and hasattr(module, "A_log"):
@@ -121,14 +121,14 @@ def run(spec: str, a, device):
         groups = [{"params": [p for p in params if p.ndim >= 2], "weight_decay": 0.1},
                   {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
     opt = torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95))
-    g = torch.Generator(device=device).manual_seed(0)
+    g = torch.Generator(device=device).manual_seed(a.seed)
     curve, t0, stopped = [], time.time(), None
     for step in range(a.steps):
         if a.max_seconds and time.time() - t0 > a.max_seconds:  # the time budget ran out before the step budget
             stopped = step
             break
         for group in opt.param_groups:
-            group["lr"] = lr_at(step, a.steps, lr, a.steps // 10)
+            group["lr"] = lr_at(step, a.steps, lr, a.warmup if a.warmup >= 0 else a.steps // 10)
         x, y = mqar_batch(a.batch, a.kv, a.seq, a.keys, a.values, g, device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             loss = model(x, labels=y, use_cache=False).loss
@@ -148,6 +148,7 @@ def run(spec: str, a, device):
         torch.cuda.synchronize()
     out = dict(run=spec, family=family_name, pattern=pattern, init=init, lr=lr, opts=opts, d=a.d, layers=a.layers,
                kv=a.kv, seq=a.seq, keys=a.keys, values=a.values, batch=a.batch, steps=a.steps,
+               seed=a.seed, warmup=a.warmup if a.warmup >= 0 else a.steps // 10,
                params=sum(p.numel() for p in model.parameters()), chance=1 / a.values, acc=curve[-1][2],
                best_acc=max(c[2] for c in curve), final_loss=curve[-1][1], initial_loss_uniform=round(math.log(a.values), 3),
                stopped_at_step=stopped, curve=curve, seconds=round(time.time() - t0, 1), device=torch.cuda.get_device_name() if device.type == "cuda" else "cpu")
@@ -168,6 +169,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--eval-every", type=int, default=250)
+    ap.add_argument("--warmup", type=int, default=-1, help="linear warmup steps before the cosine decay (-1: a tenth of --steps)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the initialisation and of the training data")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--max-seconds", type=float, default=0,
                     help="stop a run's training after this many seconds (recorded as stopped_at_step; 0: no limit)")

@@ -34,6 +34,7 @@ from __future__ import annotations
 import inspect
 import logging
 import time
+import traceback
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -107,6 +108,15 @@ def _say_once(model, what: str, reason: str) -> None:
 def _first_line(e: BaseException) -> str:
     text = str(e).strip().splitlines()
     return f"{type(e).__name__}: {text[0] if text else ''}"[:300]
+
+
+def _where(e: BaseException) -> str:
+    """'file:line in function' of the deepest frame of `e` outside torch itself: the model code that did it."""
+    frames = [f for f in traceback.extract_tb(e.__traceback__) if "/torch/" not in f.filename.replace("\\", "/")]
+    if not frames:
+        return ""
+    f = frames[-1]
+    return f" at {'/'.join(f.filename.replace(chr(92), '/').split('/')[-3:])}:{f.lineno} in {f.name}"
 
 
 def tensor_addresses(obj) -> dict[str, int]:
@@ -330,7 +340,7 @@ class StaticDecoder:
                     torch.cuda.synchronize()
                 except Exception:  # noqa: BLE001
                     pass
-            _say_once(self.model, "decoding with eager static steps", f"CUDA graph capture failed ({_first_line(e)})")
+            _say_once(self.model, "decoding with eager static steps", f"CUDA graph capture failed ({_first_line(e)}{_where(e)})")
             return None
         self.captures += 1
         return graph

@@ -41,3 +41,8 @@ def test_fixed_gate_ignores_the_gate_and_halves_the_normed_output():
 def test_unknown_switch_is_one_line(opt, needle):
     with pytest.raises(SystemExit, match=needle):
         mqar_probe.parse(f"qwen3_next:L:recipe:1e-3:{opt}", ARGS)
+
+
+def test_warmup_and_seed_are_per_run_settings():
+    *_, a = mqar_probe.parse("qwen3_next:F:recipe:1e-3:warmup=300:seed=2", ARGS)
+    assert (a.warmup, a.seed, ARGS.warmup, ARGS.seed) == (300, 2, -1, 0)

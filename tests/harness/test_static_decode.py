@@ -265,3 +265,17 @@ def test_conversation_graph_equals_plain_on_gpu(family, pattern):
     model = tiny(family, pattern).cuda()
     runs = {mode: three_turns(model, mode)[0] for mode in ("plain", "graph")}
     assert runs["graph"] == runs["plain"] and any(runs["graph"])
+
+
+def test_capture_failure_names_the_model_line():
+    """A failed capture's warning says where, outside torch, the offending op was called (file:line in function)."""
+
+    def model_step():
+        return torch.zeros(2).view(3)  # raises inside torch, called from this line
+
+    try:
+        model_step()
+    except RuntimeError as e:
+        where = sd._where(e)
+    line = model_step.__code__.co_firstlineno + 1
+    assert where == f" at tests/harness/test_static_decode.py:{line} in model_step"
