@@ -44,16 +44,16 @@ def mqar_batch(bs, kv, seq, n_keys, n_values, g, device):
 
 def accuracy(model, a, device, amp):
     g = torch.Generator(device=device).manual_seed(123)
-    hits = total = 0
+    hits = torch.zeros(a.kv)
     with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
         for _ in range(4):
             x, y = mqar_batch(256, a.kv, a.seq, a.keys, a.values, g, device)
             pred = model(x, use_cache=False).logits[:, :-1].argmax(-1)
             tgt = y[:, 1:]
             mask = tgt != -100
-            hits += (pred[mask] == tgt[mask]).sum().item()
-            total += mask.sum().item()
-    return hits / total
+            hits += (pred[mask] == tgt[mask]).view(-1, a.kv).float().sum(0).cpu()  # per query, in asking order
+    by_query = hits / (4 * 256)
+    return by_query.mean().item(), [round(h, 3) for h in by_query.tolist()]
 
 
 OPTIONS = ("wd_all", "fp32", "no_decay", "slow_dt", "fixed_gate", "sigmoid_gate")
@@ -122,7 +122,7 @@ def run(spec: str, a, device):
                   {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
     opt = torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95))
     g = torch.Generator(device=device).manual_seed(a.seed)
-    curve, t0, stopped = [], time.time(), None
+    curve, by_query, t0, stopped = [], [], time.time(), None
     for step in range(a.steps):
         if a.max_seconds and time.time() - t0 > a.max_seconds:  # the time budget ran out before the step budget
             stopped = step
@@ -138,12 +138,14 @@ def run(spec: str, a, device):
         opt.step()
         if (step + 1) % a.eval_every == 0 or step + 1 == a.steps:
             model.eval()
-            curve.append([step + 1, round(loss.item(), 3), round(accuracy(model, a, device, amp), 4)])
+            acc, by_query = accuracy(model, a, device, amp)
+            curve.append([step + 1, round(loss.item(), 3), round(acc, 4)])
             print(f"{spec} step {step + 1} loss {curve[-1][1]} acc {curve[-1][2]} ({time.time() - t0:.0f} s)", flush=True)
             model.train()
     if stopped is not None and stopped > 0 and (not curve or curve[-1][0] != stopped):
         model.eval()
-        curve.append([stopped, round(loss.item(), 3), round(accuracy(model, a, device, amp), 4)])
+        acc, by_query = accuracy(model, a, device, amp)
+        curve.append([stopped, round(loss.item(), 3), round(acc, 4)])
     if device.type == "cuda":
         torch.cuda.synchronize()
     out = dict(run=spec, family=family_name, pattern=pattern, init=init, lr=lr, opts=opts, d=a.d, layers=a.layers,
@@ -151,7 +153,7 @@ def run(spec: str, a, device):
                seed=a.seed, warmup=a.warmup if a.warmup >= 0 else a.steps // 10,
                params=sum(p.numel() for p in model.parameters()), chance=1 / a.values, acc=curve[-1][2],
                best_acc=max(c[2] for c in curve), final_loss=curve[-1][1], initial_loss_uniform=round(math.log(a.values), 3),
-               stopped_at_step=stopped, curve=curve, seconds=round(time.time() - t0, 1), device=torch.cuda.get_device_name() if device.type == "cuda" else "cpu")
+               stopped_at_step=stopped, curve=curve, acc_by_query=by_query, seconds=round(time.time() - t0, 1), device=torch.cuda.get_device_name() if device.type == "cuda" else "cpu")
     print(json.dumps(out), flush=True)
     return out
 

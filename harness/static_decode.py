@@ -31,8 +31,10 @@ Graph replays run no Python, so Python-side counters (`kernels.calls`) count a c
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
+import os
 import time
 import traceback
 import weakref
@@ -112,7 +114,8 @@ def _first_line(e: BaseException) -> str:
 
 def _where(e: BaseException) -> str:
     """'file:line in function' of the deepest frame of `e` outside torch itself: the model code that did it."""
-    frames = [f for f in traceback.extract_tb(e.__traceback__) if "/torch/" not in f.filename.replace("\\", "/")]
+    torch_dir = os.path.dirname(torch.__file__)
+    frames = [f for f in traceback.extract_tb(e.__traceback__) if not f.filename.startswith(torch_dir)]
     if not frames:
         return ""
     f = frames[-1]
@@ -320,7 +323,8 @@ class StaticDecoder:
         not reproduce it). Step 1 is also the warm-up capture needs. `self.moved` lists the cache tensors step 1
         replaced instead of writing into (checked on every device)."""
         before = tensor_addresses(cache)
-        (warm_up if capture else lambda fn: fn())(step)
+        with graph_safe_experts(self.model, capture):
+            (warm_up if capture else lambda fn: fn())(step)
         self.moved = moved_tensors(before, tensor_addresses(cache))
         if not capture:
             return None
@@ -330,7 +334,8 @@ class StaticDecoder:
                       f"tensors instead of writing into them ({', '.join(self.moved[:4])})")
             return None
         try:
-            graph = capture_graph(step)
+            with graph_safe_experts(self.model):
+                graph = capture_graph(step)
         except torch.cuda.OutOfMemoryError:
             raise
         except Exception as e:  # noqa: BLE001  (a host sync or an op graphs cannot hold, inside the step)
@@ -344,6 +349,27 @@ class StaticDecoder:
             return None
         self.captures += 1
         return graph
+
+
+@contextlib.contextmanager
+def graph_safe_experts(model, on: bool = True):
+    """Inside the block, MoE layers run transformers' `batched_mm` experts instead of its default `grouped_mm`.
+
+    `grouped_mm` counts tokens per expert with `torch.histc`, which on CUDA copies from host memory and so cannot
+    be captured (MiniMax's step, transformers 5.17 / torch 2.11: "Cannot copy between CPU and CUDA tensors during
+    CUDA graph capture" at integrations/moe.py, grouped_mm_experts_forward). `batched_mm` gathers each token's
+    expert weights instead: the same products, no data-dependent sizes. Used for the warm-up and the capture of a
+    decode step, so the graph holds `batched_mm`; prefill and the plain path keep the model's setting."""
+    config = model.config
+    before = getattr(config, "_experts_implementation", None)
+    if not on or before != "grouped_mm":
+        yield
+        return
+    config._experts_implementation = "batched_mm"
+    try:
+        yield
+    finally:
+        config._experts_implementation = before
 
 
 def warm_up(step) -> None:

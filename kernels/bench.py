@@ -282,9 +282,9 @@ def run_gpu(args, save: Callable[[dict], None]) -> dict:
                       fla_gated_backward=[ok, reason]),
         rows=rows,
     )
-    for T in args.lengths:
+    for op_name, T in ((o, t) for o in args.ops for t in args.lengths):  # op by op: a cut run keeps whole ops
         for op, backend, fn, inputs in gpu_cases(B, T, H, D, dtype):
-            if op not in args.ops:
+            if op != op_name:
                 continue
             row = dict(op=op, backend=backend, B=B, T=T, H=H, D=D, dtype="bfloat16", fwd_ms=None, fwd_bwd_ms=None,
                        skipped=[])

@@ -198,8 +198,10 @@ def test_failed_capture_falls_back_to_eager_static_steps(monkeypatch, caplog):
         assert engine_decode(engine, ps) == decode(model, ps, "plain")
         assert engine_decode(engine, ps[:4]) == decode(model, ps[:4], "plain")
     said = [r.getMessage() for r in caplog.records if r.name == "harness.static_decode"]
+    line = refuse.__code__.co_firstlineno + 1
     assert said == ["qwen3_next decoding: CUDA graph capture failed (RuntimeError: CUDA error: operation not permitted "
-                    "when stream is capturing); decoding with eager static steps"]
+                    f"when stream is capturing at tests/harness/test_static_decode.py:{line} in refuse); "
+                    "decoding with eager static steps"]
     assert engine.last_path == "static" and engine.captures == 0 and not engine.graph_ok
 
 
@@ -238,8 +240,8 @@ def test_graph_decoding_equals_plain_on_gpu(family, pattern, caplog):
     assert single == graph
     assert sum(len(o) for o in graph) > len(ps)
     if family == "minimax" and path == "static":  # measured on an H200 (torch 2.11, transformers 5.17)
-        pytest.xfail("MiniMax's decode step copies a CPU tensor to the GPU, which CUDA graph capture refuses; "
-                     "it decodes with eager static steps")
+        pytest.xfail("MiniMax's decode step still cannot be captured (the warning says where); before "
+                     "graph_safe_experts, grouped_mm's histc copied from the host (H200, torch 2.11, transformers 5.17)")
     assert path == "graph", f"no CUDA graph for {family} {pattern}: {caplog.text}"
 
 
@@ -279,3 +281,26 @@ def test_capture_failure_names_the_model_line():
         where = sd._where(e)
     line = model_step.__code__.co_firstlineno + 1
     assert where == f" at tests/harness/test_static_decode.py:{line} in model_step"
+
+
+def test_capture_routes_moe_through_batched_mm_with_the_same_logits(monkeypatch):
+    """MiniMax's experts are captured through `batched_mm` (grouped_mm's histc copies from the host on CUDA):
+    inside graph_safe_experts that implementation runs, outside the model's own does, and the logits agree."""
+    from transformers.integrations import moe
+
+    model = tiny("minimax", "LLLLLLLF")
+    calls = []
+    original = moe.ALL_EXPERTS_FUNCTIONS["batched_mm"]
+    monkeypatch.setitem(moe.ALL_EXPERTS_FUNCTIONS, "batched_mm", lambda *a, **k: calls.append(1) or original(*a, **k))
+    ids = torch.randint(1, 64, (2, 20), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        plain = model(ids).logits
+        assert calls == []
+        with sd.graph_safe_experts(model):
+            assert model.config._experts_implementation == "batched_mm"
+            captured = model(ids).logits
+        assert len(calls) == len(model.model.layers)
+        with sd.graph_safe_experts(model, on=False):
+            assert model.config._experts_implementation == "grouped_mm"
+    assert model.config._experts_implementation == "grouped_mm"
+    torch.testing.assert_close(captured, plain, rtol=0, atol=1e-6)
