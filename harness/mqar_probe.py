@@ -9,6 +9,8 @@ task DESIGN §4 measured (keys, values, distractors, queries as raw tokens), wit
           | slow_dt (diagnosis only: dt ~ logU(1e-4, 1e-3), slower initial decay)
           | no_decay (diagnosis only: A = e^-30 and frozen, so the gated delta rule / KDA decays nothing)
           | fixed_gate (diagnosis only: Qwen3-Next's output gate held at 0.5, not learned)
+          | fixed_attn_gate (diagnosis only: Qwen3-Next's gated attention keeps its output gate at sigmoid(0) = 0.5:
+          the gate half of q_proj is zeroed and gets no gradient)
           | sigmoid_gate (diagnosis only: Qwen3-Next's gated output norm uses sigmoid(z), as Kimi's KDA does,
           instead of silu(z); not the released architecture)
 e.g. qwen3_next:L:transformers:1e-3 qwen3_next:L:recipe:1e-3 qwen3_next:LLLF:recipe:1e-3
@@ -56,7 +58,7 @@ def accuracy(model, a, device, amp):
     return by_query.mean().item(), [round(h, 3) for h in by_query.tolist()]
 
 
-OPTIONS = ("wd_all", "fp32", "no_decay", "slow_dt", "fixed_gate", "sigmoid_gate")
+OPTIONS = ("wd_all", "fp32", "no_decay", "slow_dt", "fixed_gate", "sigmoid_gate", "fixed_attn_gate")
 
 
 def parse(spec: str, a) -> tuple[str, str, str, float, list[str], argparse.Namespace]:
@@ -102,6 +104,15 @@ def build(family_name: str, pattern: str, init: str, opts: list[str], a):
             if type(module).__name__ == "Qwen3NextRMSNormGated":
                 module.activation = "sigmoid"
                 module.forward = (lambda f: lambda hidden, gate: f(hidden, torch.zeros_like(gate)))(module.forward)
+    if "fixed_attn_gate" in opts:  # diagnosis only: q_proj's gate rows (per head: query dims, then gate dims) at 0
+        for module in model.modules():
+            if type(module).__name__ == "Qwen3NextAttention":
+                weight, d = module.q_proj.weight, module.head_dim
+                rows = torch.zeros(weight.shape[0], 1, dtype=torch.bool)
+                for h in range(weight.shape[0] // (2 * d)):
+                    rows[h * 2 * d + d:(h + 1) * 2 * d] = True
+                weight.data.masked_fill_(rows, 0.0)
+                weight.register_hook(lambda grad, rows=rows: grad.masked_fill(rows, 0.0))
     if "sigmoid_gate" in opts:
         for module in model.modules():
             if type(module).__name__ == "Qwen3NextRMSNormGated":

@@ -230,6 +230,8 @@ def _budget(gaps) -> list[str]:
         parts = []
         if "steps" in sh:
             parts.append(f"{_v(sh['steps'])} steps")
+        if sh.get("warmup_steps") is not None:
+            parts.append(f"warmup {_v(sh['warmup_steps'])}")
         if "batch_size" in sh:
             parts.append(f"batch {_v(sh['batch_size'])}")
         if "lr_grid" in sh and sh["lr_grid"]:

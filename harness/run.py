@@ -138,7 +138,7 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
     try:
         if pretrained:
             train_summary = {"pretrained": info["path"], **dict.fromkeys(
-                ("steps", "batch_size", "tokens", "initial_loss", "final_loss", "seconds"))}
+                ("steps", "warmup_steps", "batch_size", "tokens", "initial_loss", "final_loss", "seconds"))}
             validation = None
         else:  # once at train.lr, or once per rate of train.lr_grid keeping the best on validation; reuses ckpt
             val_data = {k: v["validation"] for k, v in data.items() if "validation" in v}

@@ -95,6 +95,7 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
     model.eval()
     return {
         "steps": cfg.max_steps,
+        "warmup_steps": cfg.warmup_steps,
         "batch_size": cfg.batch_size,
         "lr": cfg.lr,
         "tokens": tokens,

@@ -46,7 +46,7 @@ def write_job(sweep: Path, pattern: str, seed: int, tasks: dict[str, dict], *, d
         "suite": "constructed", "seed": seed, "tasks": out_tasks,
         "categories": {c: stats.mean_ci(g)[0] for c, g in cats.items()},
         "category_ci95": {c: list(stats.mean_ci(g)[1:]) for c, g in cats.items()},
-        "train": {"steps": curve[-1][0], "batch_size": 4, "lr": 3e-3, "tokens": 1234, "seconds": 1.0,
+        "train": {"steps": curve[-1][0], "warmup_steps": 10, "batch_size": 4, "lr": 3e-3, "tokens": 1234, "seconds": 1.0,
                   "initial_loss": curve[0][1], "final_loss": curve[-1][1], "loss_curve": curve},
         "complete": True,
     }

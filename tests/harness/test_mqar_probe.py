@@ -46,3 +46,16 @@ def test_unknown_switch_is_one_line(opt, needle):
 def test_warmup_and_seed_are_per_run_settings():
     *_, a = mqar_probe.parse("qwen3_next:F:recipe:1e-3:warmup=300:seed=2", ARGS)
     assert (a.warmup, a.seed, ARGS.warmup, ARGS.seed) == (300, 2, -1, 0)
+
+
+def test_fixed_attn_gate_holds_the_attention_output_gate_at_one_half():
+    family, pattern, init, _, opts, a = mqar_probe.parse("qwen3_next:F:recipe:1e-3:fixed_attn_gate", ARGS)
+    model = mqar_probe.build(family, pattern, init, opts, a)
+    attn = model.model.layers[0].self_attn
+    d = attn.head_dim
+    x = torch.randn(2, 5, a.d)
+    gate = attn.q_proj(x).view(2, 5, -1, 2 * d)[..., d:]
+    assert gate.abs().max().item() == 0.0  # sigmoid(0) = 0.5 on every head
+    model(torch.randint(4, 20, (2, 8)), labels=torch.randint(4, 20, (2, 8))).loss.backward()
+    grad = attn.q_proj.weight.grad.view(-1, 2 * d, a.d)
+    assert grad[:, d:].abs().max().item() == 0.0 and grad[:, :d].abs().max().item() > 0.0

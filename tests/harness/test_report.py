@@ -106,8 +106,9 @@ def test_budget_grid_and_convergence_per_variant(tmp_path):
     g = json.loads((tmp_path / "gaps.json").read_text())
     (b,) = g["budgets"]
     assert b["comparison"] == "qwen3_next:tiny" and b["differs"] == {}
-    assert b["shared"] == {"steps": 100, "batch_size": 4, "lr": None, "lr_grid": [1e-7, 3e-3], "tokens": {"0": 1234}}
-    assert ("- `qwen3_next:tiny` (2 jobs): 100 steps, batch 4, learning-rate grid 1e-07, 0.003 (best on validation "
+    assert b["shared"] == {"steps": 100, "warmup_steps": 10, "batch_size": 4, "lr": None, "lr_grid": [1e-7, 3e-3],
+                           "tokens": {"0": 1234}}
+    assert ("- `qwen3_next:tiny` (2 jobs): 100 steps, warmup 10, batch 4, learning-rate grid 1e-07, 0.003 (best on validation "
             "per job), tokens 1,234.") in md
     assert "Warning" not in md
     assert "| `qwen3_next:F:tiny` | 1,001 | 100 | 4 | 0.003 (best of 2) | 1,234 | 1.000 → 1.000 | no (+0.000/1k steps" in md
@@ -115,10 +116,11 @@ def test_budget_grid_and_convergence_per_variant(tmp_path):
     assert "| job | lr 1e-07 | lr 0.003 |" in md
     assert "| `qwen3_next:L:tiny` | 0.0 (4.900)† | **80.0 (0.350)↘** |" in md
 
-    _edit_train(ell, steps=200, lr_grid=None, lr=1e-3)
+    _edit_train(ell, steps=200, warmup_steps=50, lr_grid=None, lr=1e-3)
     md = report.write(tmp_path).read_text()
     (b,) = json.loads((tmp_path / "gaps.json").read_text())["budgets"]
-    assert set(b["differs"]) == {"steps", "lr", "lr_grid"}
+    assert set(b["differs"]) == {"steps", "warmup_steps", "lr", "lr_grid"}
+    assert "differ in warmup_steps**: `qwen3_next:F:tiny` 10, `qwen3_next:L:tiny` 50." in md
     assert b["differs"]["steps"] == {"qwen3_next:F:tiny": 100, "qwen3_next:L:tiny": 200}
     assert ("**Warning: the variants of this comparison differ in steps**: `qwen3_next:F:tiny` 100, "
             "`qwen3_next:L:tiny` 200.") in md
