@@ -40,6 +40,7 @@ import traceback
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -119,7 +120,7 @@ def _where(e: BaseException) -> str:
     if not frames:
         return ""
     f = frames[-1]
-    return f" at {'/'.join(f.filename.replace(chr(92), '/').split('/')[-3:])}:{f.lineno} in {f.name}"
+    return f" at {'/'.join(Path(f.filename).parts[-3:])}:{f.lineno} in {f.name}"
 
 
 def tensor_addresses(obj) -> dict[str, int]:
@@ -345,7 +346,8 @@ class StaticDecoder:
                     torch.cuda.synchronize()
                 except Exception:  # noqa: BLE001
                     pass
-            _say_once(self.model, "decoding with eager static steps", f"CUDA graph capture failed ({_first_line(e)}{_where(e)})")
+            _say_once(self.model, "decoding with eager static steps",
+                      f"CUDA graph capture failed ({_first_line(e)}{_where(e)})")
             return None
         self.captures += 1
         return graph
