@@ -140,7 +140,8 @@ def run(spec: str, a, device):
             break
         for group in opt.param_groups:
             group["lr"] = lr_at(step, a.steps, lr, a.warmup if a.warmup >= 0 else a.steps // 10)
-        x, y = mqar_batch(a.batch, a.kv, a.seq, a.keys, a.values, g, device)
+        kv = a.kv if not a.curriculum else max(2, min(a.kv, round(a.kv * (step + 1) / a.curriculum)))
+        x, y = mqar_batch(a.batch, kv, a.seq, a.keys, a.values, g, device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             loss = model(x, labels=y, use_cache=False).loss
         opt.zero_grad(set_to_none=True)
@@ -161,7 +162,7 @@ def run(spec: str, a, device):
         torch.cuda.synchronize()
     out = dict(run=spec, family=family_name, pattern=pattern, init=init, lr=lr, opts=opts, d=a.d, layers=a.layers,
                kv=a.kv, seq=a.seq, keys=a.keys, values=a.values, batch=a.batch, steps=a.steps,
-               seed=a.seed, warmup=a.warmup if a.warmup >= 0 else a.steps // 10,
+               seed=a.seed, curriculum=a.curriculum, warmup=a.warmup if a.warmup >= 0 else a.steps // 10,
                params=sum(p.numel() for p in model.parameters()), chance=1 / a.values, acc=curve[-1][2],
                best_acc=max(c[2] for c in curve), final_loss=curve[-1][1], initial_loss_uniform=round(math.log(a.values), 3),
                stopped_at_step=stopped, curve=curve, acc_by_query=by_query, seconds=round(time.time() - t0, 1), device=torch.cuda.get_device_name() if device.type == "cuda" else "cpu")
@@ -183,6 +184,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--warmup", type=int, default=-1, help="linear warmup steps before the cosine decay (-1: a tenth of --steps)")
+    ap.add_argument("--curriculum", type=int, default=0,
+                    help="train on 2 -> --kv pairs, growing linearly over this many steps (0: --kv throughout; "
+                         "evaluation always uses --kv)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the initialisation and of the training data")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--max-seconds", type=float, default=0,

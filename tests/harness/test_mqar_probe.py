@@ -43,9 +43,9 @@ def test_unknown_switch_is_one_line(opt, needle):
         mqar_probe.parse(f"qwen3_next:L:recipe:1e-3:{opt}", ARGS)
 
 
-def test_warmup_and_seed_are_per_run_settings():
-    *_, a = mqar_probe.parse("qwen3_next:F:recipe:1e-3:warmup=300:seed=2", ARGS)
-    assert (a.warmup, a.seed, ARGS.warmup, ARGS.seed) == (300, 2, -1, 0)
+def test_warmup_seed_and_curriculum_are_per_run_settings():
+    *_, a = mqar_probe.parse("qwen3_next:F:recipe:1e-3:warmup=300:seed=2:curriculum=50", ARGS)
+    assert (a.warmup, a.seed, a.curriculum, ARGS.warmup, ARGS.seed, ARGS.curriculum) == (300, 2, 50, -1, 0, 0)
 
 
 def test_fixed_attn_gate_holds_the_attention_output_gate_at_one_half():
