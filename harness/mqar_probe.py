@@ -29,16 +29,23 @@ from models import get_family
 from models.family import Preset
 
 
-def mqar_batch(bs, kv, seq, n_keys, n_values, g, device):
-    """(x, labels): kv key-value pairs, distractor keys, then the kv queries each followed by its value."""
+FILLERS = ("keys", "blank")
+
+
+def mqar_batch(bs, kv, seq, n_keys, n_values, g, device, filler="keys"):
+    """(x, labels): kv key-value pairs, distractor keys (filler="keys"; "blank": one fixed token, id 3, instead),
+    then the kv queries each followed by its value."""
     keys = torch.rand(bs, n_keys, generator=g, device=device).argsort(-1)[:, :kv] + 4
     vals = torch.randint(0, n_values, (bs, kv), generator=g, device=device) + 4 + n_keys
     ctx = torch.stack([keys, vals], -1).reshape(bs, 2 * kv)
     qi = torch.rand(bs, kv, generator=g, device=device).argsort(-1)
     qk, qv = torch.gather(keys, 1, qi), torch.gather(vals, 1, qi)
     pad = seq - 4 * kv
-    filler = torch.randint(4, 4 + n_keys, (bs, pad), generator=g, device=device)
-    x = torch.cat([ctx, filler, torch.stack([qk, qv], -1).reshape(bs, 2 * kv)], 1)
+    if filler == "keys":
+        gap = torch.randint(4, 4 + n_keys, (bs, pad), generator=g, device=device)
+    else:
+        gap = torch.full((bs, pad), 3, dtype=keys.dtype, device=device)
+    x = torch.cat([ctx, gap, torch.stack([qk, qv], -1).reshape(bs, 2 * kv)], 1)
     labels = torch.full_like(x, -100)
     labels[:, 2 * kv + pad + 1 :: 2] = qv
     return x, labels
@@ -49,7 +56,7 @@ def accuracy(model, a, device, amp):
     hits = torch.zeros(a.kv)
     with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
         for _ in range(4):
-            x, y = mqar_batch(256, a.kv, a.seq, a.keys, a.values, g, device)
+            x, y = mqar_batch(256, a.kv, a.seq, a.keys, a.values, g, device, a.filler)
             pred = model(x, use_cache=False).logits[:, :-1].argmax(-1)
             tgt = y[:, 1:]
             mask = tgt != -100
@@ -73,6 +80,8 @@ def parse(spec: str, a) -> tuple[str, str, str, float, list[str], argparse.Names
             setattr(a, key, type(getattr(a, key))(value))
         elif o not in OPTIONS:
             raise SystemExit(f"mqar_probe: unknown option {o!r} in {spec!r}; accepted: {', '.join(OPTIONS)}, NAME=VALUE")
+    if a.filler not in FILLERS:
+        raise SystemExit(f"mqar_probe: filler={a.filler!r} in {spec!r}; accepted: {', '.join(FILLERS)}")
     return family_name, pattern, init, float(lr), opts, a
 
 
@@ -141,7 +150,7 @@ def run(spec: str, a, device):
         for group in opt.param_groups:
             group["lr"] = lr_at(step, a.steps, lr, a.warmup if a.warmup >= 0 else a.steps // 10)
         kv = a.kv if not a.curriculum else max(2, min(a.kv, round(a.kv * (step + 1) / a.curriculum)))
-        x, y = mqar_batch(a.batch, kv, a.seq, a.keys, a.values, g, device)
+        x, y = mqar_batch(a.batch, kv, a.seq, a.keys, a.values, g, device, a.filler)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             loss = model(x, labels=y, use_cache=False).loss
         opt.zero_grad(set_to_none=True)
@@ -162,7 +171,7 @@ def run(spec: str, a, device):
         torch.cuda.synchronize()
     out = dict(run=spec, family=family_name, pattern=pattern, init=init, lr=lr, opts=opts, d=a.d, layers=a.layers,
                kv=a.kv, seq=a.seq, keys=a.keys, values=a.values, batch=a.batch, steps=a.steps,
-               seed=a.seed, curriculum=a.curriculum, warmup=a.warmup if a.warmup >= 0 else a.steps // 10,
+               seed=a.seed, curriculum=a.curriculum, filler=a.filler, warmup=a.warmup if a.warmup >= 0 else a.steps // 10,
                params=sum(p.numel() for p in model.parameters()), chance=1 / a.values, acc=curve[-1][2],
                best_acc=max(c[2] for c in curve), final_loss=curve[-1][1], initial_loss_uniform=round(math.log(a.values), 3),
                stopped_at_step=stopped, curve=curve, acc_by_query=by_query, seconds=round(time.time() - t0, 1), device=torch.cuda.get_device_name() if device.type == "cuda" else "cpu")
@@ -187,6 +196,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--curriculum", type=int, default=0,
                     help="train on 2 -> --kv pairs, growing linearly over this many steps (0: --kv throughout; "
                          "evaluation always uses --kv)")
+    ap.add_argument("--filler", default="keys", help="the gap between pairs and queries: random keys (distractors) "
+                    "or one fixed token (blank)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the initialisation and of the training data")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--max-seconds", type=float, default=0,

@@ -59,3 +59,13 @@ def test_fixed_attn_gate_holds_the_attention_output_gate_at_one_half():
     model(torch.randint(4, 20, (2, 8)), labels=torch.randint(4, 20, (2, 8))).loss.backward()
     grad = attn.q_proj.weight.grad.view(-1, 2 * d, a.d)
     assert grad[:, d:].abs().max().item() == 0.0 and grad[:, :d].abs().max().item() > 0.0
+
+
+def test_blank_filler_replaces_the_distractor_keys_with_one_token():
+    g = torch.Generator().manual_seed(0)
+    x, y = mqar_probe.mqar_batch(3, 2, 16, 8, 8, g, torch.device("cpu"), filler="blank")
+    # 2 pairs (4 tokens), a gap of 16 - 4 * 2 = 8 blanks, 2 queries each followed by its value (ids >= 4 + 8)
+    assert x[:, 4:12].eq(3).all() and not x[:, :4].eq(3).any() and not x[:, 12:].eq(3).any()
+    assert (y != -100).sum().item() == 3 * 2 and y[:, 13].ge(12).all() and y[:, 15].ge(12).all()
+    with pytest.raises(SystemExit, match="filler='none'.*accepted: keys, blank"):
+        mqar_probe.parse("kimi_linear:L:recipe:1e-3:filler=none", ARGS)
