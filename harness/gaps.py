@@ -335,7 +335,8 @@ def difficulty(jobs: list[dict]) -> dict:
 
 def _train_summary(job: dict) -> dict:
     tr = job.get("train") or {}
-    keep = ("steps", "warmup_steps", "batch_size", "lr", "tokens", "seconds", "tokens_per_s", "initial_loss", "final_loss")
+    keep = ("steps", "warmup_steps", "batch_size", "lr", "tokens", "seconds", "tokens_per_s", "initial_loss",
+            "final_loss")
     out = {k: tr.get(k) for k in keep} | {"improving": protocol.convergence(tr)}
     if tr.get("lr_grid"):
         out["lr_grid"] = [{k: r.get(k) for k in ("lr", "val_accuracy", "final_loss", "did_not_train", "still_improving", "chosen")}
@@ -343,24 +344,26 @@ def _train_summary(job: dict) -> dict:
     return out
 
 
-BUDGET = ("steps", "warmup_steps", "batch_size", "lr", "lr_grid")  # with a grid, `lr` is the chosen rate and may differ: the grid is the budget
+# with a grid, `lr` is the chosen rate and may differ: the grid is the budget
+BUDGET = ("steps", "warmup_steps", "batch_size", "lr", "lr_grid")
 
 
 def _budget(job: dict) -> dict:
     tr = job.get("train") or {}
     grid = sorted(float(r["lr"]) for r in tr.get("lr_grid") or []) or None
-    return {"steps": tr.get("steps"), "warmup_steps": tr.get("warmup_steps"), "batch_size": tr.get("batch_size"), "lr": None if grid else tr.get("lr"),
-            "lr_grid": grid, "tokens": tr.get("tokens")}
+    return {"steps": tr.get("steps"), "warmup_steps": tr.get("warmup_steps"), "batch_size": tr.get("batch_size"),
+            "lr": None if grid else tr.get("lr"), "lr_grid": grid, "tokens": tr.get("tokens")}
 
 
 def budgets(jobs: list[dict]) -> list[dict]:
     """The training budget of each comparison (the jobs of one family and size under the same other swept
     overrides: variants, their baseline, every seed): steps, batch size, learning rate or grid, and tokens
     (equal among the jobs of one seed, which share a data order), and the warmup (it decides whether small
-    attention probes leave their recall plateau: reports/probe-training.md §5). `differs` names every budget item the jobs
-    do not share, with each job's value: such variants are not compared on equal terms.
+    attention probes leave their recall plateau: reports/probe-training.md §5). `differs` names every budget item
+    the jobs do not share, with each job's value: such variants are not compared on equal terms.
 
-    [{comparison, jobs, shared: {steps, warmup_steps, batch_size, lr, lr_grid, tokens: {seed: n}}, differs: {item: {job: value}}}]
+    [{comparison, jobs, shared: {steps, warmup_steps, batch_size, lr, lr_grid, tokens: {seed: n}},
+      differs: {item: {job: value}}}]
     """
     groups: dict[str, list[dict]] = {}
     for j in jobs:

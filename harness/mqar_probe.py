@@ -117,9 +117,7 @@ def build(family_name: str, pattern: str, init: str, opts: list[str], a):
         for module in model.modules():
             if type(module).__name__ == "Qwen3NextAttention":
                 weight, d = module.q_proj.weight, module.head_dim
-                rows = torch.zeros(weight.shape[0], 1, dtype=torch.bool)
-                for h in range(weight.shape[0] // (2 * d)):
-                    rows[h * 2 * d + d:(h + 1) * 2 * d] = True
+                rows = (torch.arange(weight.shape[0]) % (2 * d) >= d)[:, None]
                 weight.data.masked_fill_(rows, 0.0)
                 weight.register_hook(lambda grad, rows=rows: grad.masked_fill(rows, 0.0))
     if "sigmoid_gate" in opts:
@@ -142,13 +140,14 @@ def run(spec: str, a, device):
                   {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
     opt = torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95))
     g = torch.Generator(device=device).manual_seed(a.seed)
+    warmup = a.warmup if a.warmup >= 0 else a.steps // 10
     curve, by_query, t0, stopped = [], [], time.time(), None
     for step in range(a.steps):
         if a.max_seconds and time.time() - t0 > a.max_seconds:  # the time budget ran out before the step budget
             stopped = step
             break
         for group in opt.param_groups:
-            group["lr"] = lr_at(step, a.steps, lr, a.warmup if a.warmup >= 0 else a.steps // 10)
+            group["lr"] = lr_at(step, a.steps, lr, warmup)
         kv = a.kv if not a.curriculum else max(2, min(a.kv, round(a.kv * (step + 1) / a.curriculum)))
         x, y = mqar_batch(a.batch, kv, a.seq, a.keys, a.values, g, device, a.filler)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
@@ -171,7 +170,7 @@ def run(spec: str, a, device):
         torch.cuda.synchronize()
     out = dict(run=spec, family=family_name, pattern=pattern, init=init, lr=lr, opts=opts, d=a.d, layers=a.layers,
                kv=a.kv, seq=a.seq, keys=a.keys, values=a.values, batch=a.batch, steps=a.steps,
-               seed=a.seed, curriculum=a.curriculum, filler=a.filler, warmup=a.warmup if a.warmup >= 0 else a.steps // 10,
+               seed=a.seed, curriculum=a.curriculum, filler=a.filler, warmup=warmup,
                params=sum(p.numel() for p in model.parameters()), chance=1 / a.values, acc=curve[-1][2],
                best_acc=max(c[2] for c in curve), final_loss=curve[-1][1], initial_loss_uniform=round(math.log(a.values), 3),
                stopped_at_step=stopped, curve=curve, acc_by_query=by_query, seconds=round(time.time() - t0, 1), device=torch.cuda.get_device_name() if device.type == "cuda" else "cpu")
