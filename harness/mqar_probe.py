@@ -33,8 +33,8 @@ FILLERS = ("keys", "blank")
 
 
 def mqar_batch(bs, kv, seq, n_keys, n_values, g, device, filler="keys"):
-    """(x, labels): kv key-value pairs, distractor keys (filler="keys"; "blank": one fixed token, id 3, instead),
-    then the kv queries each followed by its value."""
+    """(x, labels): kv key-value pairs, seq - 4 kv distractor keys (filler="keys"; "blank": one fixed token, id 3,
+    instead), then the kv queries each followed by its value."""
     keys = torch.rand(bs, n_keys, generator=g, device=device).argsort(-1)[:, :kv] + 4
     vals = torch.randint(0, n_values, (bs, kv), generator=g, device=device) + 4 + n_keys
     ctx = torch.stack([keys, vals], -1).reshape(bs, 2 * kv)
@@ -127,6 +127,16 @@ def build(family_name: str, pattern: str, init: str, opts: list[str], a):
     return model
 
 
+def train_shape(step: int, a) -> tuple[int, int]:
+    """(pairs, sequence length) of training step `step` under the curricula: pairs grow 2 -> --kv over
+    --curriculum steps (the sequence keeps --seq); the gap between pairs and queries grows 0 -> --seq - 4 --kv
+    over --gap-curriculum steps."""
+    kv = a.kv if not a.curriculum else max(2, min(a.kv, round(a.kv * (step + 1) / a.curriculum)))
+    if not a.gap_curriculum:
+        return kv, a.seq
+    return kv, 4 * kv + round((a.seq - 4 * a.kv) * min(1.0, step / a.gap_curriculum))
+
+
 def run(spec: str, a, device):
     family_name, pattern, init, lr, opts, a = parse(spec, a)
     amp = device.type == "cuda" and "fp32" not in opts
@@ -148,8 +158,8 @@ def run(spec: str, a, device):
             break
         for group in opt.param_groups:
             group["lr"] = lr_at(step, a.steps, lr, warmup)
-        kv = a.kv if not a.curriculum else max(2, min(a.kv, round(a.kv * (step + 1) / a.curriculum)))
-        x, y = mqar_batch(a.batch, kv, a.seq, a.keys, a.values, g, device, a.filler)
+        kv, seq = train_shape(step, a)
+        x, y = mqar_batch(a.batch, kv, seq, a.keys, a.values, g, device, a.filler)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             loss = model(x, labels=y, use_cache=False).loss
         opt.zero_grad(set_to_none=True)
@@ -170,7 +180,7 @@ def run(spec: str, a, device):
         torch.cuda.synchronize()
     out = dict(run=spec, family=family_name, pattern=pattern, init=init, lr=lr, opts=opts, d=a.d, layers=a.layers,
                kv=a.kv, seq=a.seq, keys=a.keys, values=a.values, batch=a.batch, steps=a.steps,
-               seed=a.seed, curriculum=a.curriculum, filler=a.filler, warmup=warmup,
+               seed=a.seed, curriculum=a.curriculum, gap_curriculum=a.gap_curriculum, filler=a.filler, warmup=warmup,
                params=sum(p.numel() for p in model.parameters()), chance=1 / a.values, acc=curve[-1][2],
                best_acc=max(c[2] for c in curve), final_loss=curve[-1][1], initial_loss_uniform=round(math.log(a.values), 3),
                stopped_at_step=stopped, curve=curve, acc_by_query=by_query, seconds=round(time.time() - t0, 1), device=torch.cuda.get_device_name() if device.type == "cuda" else "cpu")
@@ -195,6 +205,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--curriculum", type=int, default=0,
                     help="train on 2 -> --kv pairs, growing linearly over this many steps (0: --kv throughout; "
                          "evaluation always uses --kv)")
+    ap.add_argument("--gap-curriculum", type=int, default=0,
+                    help="train with a gap between pairs and queries growing linearly from 0 to its full length "
+                         "(--seq - 4 --kv) over this many steps (0: full gap throughout; evaluation always uses it)")
     ap.add_argument("--filler", default="keys", help="the gap between pairs and queries: random keys (distractors) "
                     "or one fixed token (blank)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the initialisation and of the training data")

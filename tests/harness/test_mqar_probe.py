@@ -69,3 +69,13 @@ def test_blank_filler_replaces_the_distractor_keys_with_one_token():
     assert (y != -100).sum().item() == 3 * 2 and y[:, 13].ge(12).all() and y[:, 15].ge(12).all()
     with pytest.raises(SystemExit, match="filler='none'.*accepted: keys, blank"):
         mqar_probe.parse("kimi_linear:L:recipe:1e-3:filler=none", ARGS)
+
+
+def test_gap_curriculum_grows_the_gap_from_zero_to_the_full_sequence():
+    *_, a = mqar_probe.parse("kimi_linear:L:recipe:1e-3:kv=4:seq=64:gap_curriculum=100", ARGS)
+    shapes = [mqar_probe.train_shape(step, a) for step in (0, 50, 100, 500)]
+    assert shapes == [(4, 16), (4, 16 + 24), (4, 64), (4, 64)]  # gap 0, half of 48, 48, 48
+    *_, plain = mqar_probe.parse("kimi_linear:L:recipe:1e-3:kv=4:seq=64", ARGS)
+    assert mqar_probe.train_shape(0, plain) == (4, 64)
+    *_, pairs = mqar_probe.parse("kimi_linear:L:recipe:1e-3:kv=4:seq=64:curriculum=4", ARGS)
+    assert [mqar_probe.train_shape(s, pairs) for s in (0, 1, 3)] == [(2, 64), (2, 64), (4, 64)]
