@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import random
 import time
 
 import torch
@@ -130,8 +131,11 @@ def build(family_name: str, pattern: str, init: str, opts: list[str], a):
 def train_shape(step: int, a) -> tuple[int, int]:
     """(pairs, sequence length) of training step `step` under the curricula: pairs grow 2 -> --kv over
     --curriculum steps (the sequence keeps --seq); the gap between pairs and queries grows 0 -> --seq - 4 --kv
-    over --gap-curriculum steps."""
+    over --gap-curriculum steps; with --mix, every step draws its pairs uniformly from 2..--kv (Zoology trains on
+    such a mixture), the rest of --seq being filler."""
     kv = a.kv if not a.curriculum else max(2, min(a.kv, round(a.kv * (step + 1) / a.curriculum)))
+    if a.mix:
+        kv = random.Random(a.seed * 1_000_003 + step).randint(2, a.kv)
     if not a.gap_curriculum:
         return kv, a.seq
     return kv, 4 * kv + round((a.seq - 4 * a.kv) * min(1.0, step / a.gap_curriculum))
@@ -180,7 +184,7 @@ def run(spec: str, a, device):
         torch.cuda.synchronize()
     out = dict(run=spec, family=family_name, pattern=pattern, init=init, lr=lr, opts=opts, d=a.d, layers=a.layers,
                kv=a.kv, seq=a.seq, keys=a.keys, values=a.values, batch=a.batch, steps=a.steps,
-               seed=a.seed, curriculum=a.curriculum, gap_curriculum=a.gap_curriculum, filler=a.filler, warmup=warmup,
+               seed=a.seed, curriculum=a.curriculum, mix=a.mix, gap_curriculum=a.gap_curriculum, filler=a.filler, warmup=warmup,
                params=sum(p.numel() for p in model.parameters()), chance=1 / a.values, acc=curve[-1][2],
                best_acc=max(c[2] for c in curve), final_loss=curve[-1][1], initial_loss_uniform=round(math.log(a.values), 3),
                stopped_at_step=stopped, curve=curve, acc_by_query=by_query, seconds=round(time.time() - t0, 1), device=torch.cuda.get_device_name() if device.type == "cuda" else "cpu")
@@ -205,6 +209,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--curriculum", type=int, default=0,
                     help="train on 2 -> --kv pairs, growing linearly over this many steps (0: --kv throughout; "
                          "evaluation always uses --kv)")
+    ap.add_argument("--mix", type=int, default=0, help="1: each training step draws its number of pairs uniformly "
+                    "from 2..--kv (evaluation always uses --kv)")
     ap.add_argument("--gap-curriculum", type=int, default=0,
                     help="train with a gap between pairs and queries growing linearly from 0 to its full length "
                          "(--seq - 4 --kv) over this many steps (0: full gap throughout; evaluation always uses it)")

@@ -79,3 +79,10 @@ def test_gap_curriculum_grows_the_gap_from_zero_to_the_full_sequence():
     assert mqar_probe.train_shape(0, plain) == (4, 64)
     *_, pairs = mqar_probe.parse("kimi_linear:L:recipe:1e-3:kv=4:seq=64:curriculum=4", ARGS)
     assert [mqar_probe.train_shape(s, pairs) for s in (0, 1, 3)] == [(2, 64), (2, 64), (4, 64)]
+
+
+def test_mix_draws_every_pair_count_from_two_to_kv_and_keeps_the_sequence():
+    *_, a = mqar_probe.parse("qwen3_next:F:recipe:1e-3:kv=8:seq=32:mix=1", ARGS)
+    shapes = [mqar_probe.train_shape(step, a) for step in range(400)]
+    assert {kv for kv, _ in shapes} == set(range(2, 9)) and {seq for _, seq in shapes} == {32}
+    assert shapes == [mqar_probe.train_shape(step, a) for step in range(400)]  # a function of (seed, step)

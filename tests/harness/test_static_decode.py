@@ -239,9 +239,7 @@ def test_graph_decoding_equals_plain_on_gpu(family, pattern, caplog):
     assert graph == plain
     assert single == graph
     assert sum(len(o) for o in graph) > len(ps)
-    if family == "minimax" and path == "static":  # measured on an H200 (torch 2.11, transformers 5.17)
-        pytest.xfail("MiniMax's decode step still cannot be captured (the warning says where); before "
-                     "graph_safe_experts, grouped_mm's histc copied from the host (H200, torch 2.11, transformers 5.17)")
+    # MiniMax captures since graph_safe_experts (before it, grouped_mm's histc copied from the host)
     assert path == "graph", f"no CUDA graph for {family} {pattern}: {caplog.text}"
 
 
@@ -255,8 +253,6 @@ def test_graph_replays_are_the_eager_static_steps_in_bf16(family, pattern):
     graph = decode(model, ps, "graph", steps=24)
     path = sd.decoder_for(model, "graph").last_path  # read before the static run replaces the model's engine
     assert graph == decode(model, ps, "static", steps=24)
-    if family == "minimax" and path == "static":
-        pytest.xfail("MiniMax's decode step cannot be captured (see test_graph_decoding_equals_plain_on_gpu)")
     assert path == "graph"
 
 
