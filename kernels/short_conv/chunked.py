@@ -25,6 +25,7 @@ def short_conv_chunked(
     if state is None:
         state = xt.new_zeros(B, C, W - 1)
     full = torch.cat([state.to(weight.dtype), xt], dim=-1)  # (B, C, W-1+T)
+    bias = None if bias is None else bias.to(weight.dtype)  # a float32 bias beside bf16 weights, as fla accepts it
     y = F.conv1d(full, weight[:, None, :], bias, groups=C)  # (B, C, T)
     if activation in ("silu", "swish"):
         y = F.silu(y)

@@ -165,3 +165,50 @@ def test_fla_gradients_match_torch_on_gpu():
 
     for got, want in zip(grads("fla"), grads("torch")):
         assert relative_error(got, want) < 5e-3
+
+
+def _stand_in_fla(monkeypatch, chunk):
+    """Install a module tree `fla.ops.simple_gla` whose kernels are `chunk` and a recurrent one that must not run."""
+    import sys
+    import types
+
+    def recurrent(*args, **kwargs):
+        raise AssertionError("a call past one chunk must take the chunk kernel")
+
+    mod = types.ModuleType("fla.ops.simple_gla")
+    mod.chunk_simple_gla, mod.fused_recurrent_simple_gla = chunk, recurrent
+    for name, module in (("fla", types.ModuleType("fla")), ("fla.ops", types.ModuleType("fla.ops")),
+                         ("fla.ops.simple_gla", mod)):
+        monkeypatch.setitem(sys.modules, name, module)
+
+
+def test_a_non_finite_fla_state_is_recomputed_with_torch(monkeypatch, caplog):
+    """fla 0.6.0's chunk_simple_gla gave NaN final states for a zero-decay head at T = 65 on an H200 (its outputs
+    were right): lightning_fla checks the state past one chunk and falls back to the torch backend, warning once."""
+    from kernels.lightning.fla import lightning_fla
+
+    q, k, v, decay, s0 = make(2, 65, 3, 8, 8, seed=3)
+    want_o, want_s = lightning_chunked(q, k, v, decay, 1.0, s0, True)
+    calls = []
+
+    def chunk(q, k, v, scale, initial_state, output_final_state, g_gamma):
+        calls.append(q.shape[1])
+        torch.testing.assert_close(g_gamma, -decay)
+        return want_o + 1.0, torch.full_like(want_s, float("nan"))  # wrong output too: the fallback replaces both
+
+    _stand_in_fla(monkeypatch, chunk)
+    with caplog.at_level("WARNING"):
+        o, s = lightning_fla(q, k, v, decay, 1.0, s0, True)
+    assert calls == [65] and "non-finite final state" in caplog.text
+    torch.testing.assert_close(o, want_o)
+    torch.testing.assert_close(s, want_s)
+
+
+def test_a_finite_fla_state_is_returned_as_is(monkeypatch):
+    from kernels.lightning.fla import lightning_fla
+
+    q, k, v, decay, s0 = make(1, 70, 2, 8, 8, seed=4)
+    sentinel_o, sentinel_s = torch.zeros(1, 70, 2, 8), torch.ones(1, 2, 8, 8)
+    _stand_in_fla(monkeypatch, lambda q, k, v, **kw: (sentinel_o, sentinel_s))
+    o, s = lightning_fla(q, k, v, decay, 1.0, s0, True)
+    assert o is sentinel_o and torch.equal(s, sentinel_s)

@@ -89,6 +89,17 @@ def test_invalid_arguments_name_the_value():
         kernels.short_conv(x, weight, activation="gelu")
 
 
+def test_torch_takes_a_float32_bias_beside_bf16_weights():
+    """fla and the reference accept a bias in another dtype than the weights (the H200 run of the GPU test
+    below failed in our torch backend's conv1d on exactly that: bf16 weights, float32 bias)."""
+    x, weight, bias, state = make(2, 65, 16, 4, seed=5, dtype=torch.bfloat16)
+    kw = dict(bias=bias, activation="silu", state=state, output_final_state=True)
+    y, s = kernels.short_conv(x, weight.bfloat16(), backend="torch", **kw)
+    y_ref, s_ref = kernels.short_conv(x, weight.bfloat16(), backend="reference", **kw)
+    assert y.dtype == torch.bfloat16 and torch.equal(s, s_ref)
+    assert relative_error(y, y_ref) < 2e-2, relative_error(y, y_ref)
+
+
 @pytest.mark.gpu
 @cuda
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
