@@ -13,6 +13,9 @@ task DESIGN §4 measured (keys, values, distractors, queries as raw tokens), wit
           the gate half of q_proj is zeroed and gets no gradient)
           | sigmoid_gate (diagnosis only: Qwen3-Next's gated output norm uses sigmoid(z), as Kimi's KDA does,
           instead of silu(z); not the released architecture)
+          | conv_embed (diagnosis only: a causal depthwise convolution of width 4 added to the token embeddings,
+          the token shift every linear layer here has in front of it and Zoology's MQAR models have in layer 0;
+          not the released architecture)
 e.g. qwen3_next:L:transformers:1e-3 qwen3_next:L:recipe:1e-3 qwen3_next:LLLF:recipe:1e-3
 """
 from __future__ import annotations
@@ -66,7 +69,23 @@ def accuracy(model, a, device, amp):
     return by_query.mean().item(), [round(h, 3) for h in by_query.tolist()]
 
 
-OPTIONS = ("wd_all", "fp32", "no_decay", "slow_dt", "fixed_gate", "sigmoid_gate", "fixed_attn_gate")
+OPTIONS = ("wd_all", "fp32", "no_decay", "slow_dt", "fixed_gate", "sigmoid_gate", "fixed_attn_gate", "conv_embed")
+
+
+class ConvEmbedding(torch.nn.Module):
+    """Token embeddings plus a causal depthwise convolution of them (width 4, zero-initialised, so training starts
+    from the unmodified model): each position sees its last 3 tokens before any attention layer."""
+
+    def __init__(self, embed: torch.nn.Embedding, width: int = 4):
+        super().__init__()
+        self.embed = embed
+        self.conv = torch.nn.Conv1d(embed.embedding_dim, embed.embedding_dim, width, groups=embed.embedding_dim,
+                                    padding=width - 1, bias=False)
+        torch.nn.init.zeros_(self.conv.weight)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        e = self.embed(ids)
+        return e + self.conv(e.transpose(1, 2))[..., : ids.shape[1]].transpose(1, 2)
 
 
 def parse(spec: str, a) -> tuple[str, str, str, float, list[str], argparse.Namespace]:
@@ -121,6 +140,8 @@ def build(family_name: str, pattern: str, init: str, opts: list[str], a):
                 rows = (torch.arange(weight.shape[0]) % (2 * d) >= d)[:, None]
                 weight.data.masked_fill_(rows, 0.0)
                 weight.register_hook(lambda grad, rows=rows: grad.masked_fill(rows, 0.0))
+    if "conv_embed" in opts:
+        model.model.embed_tokens = ConvEmbedding(model.model.embed_tokens)
     if "sigmoid_gate" in opts:
         for module in model.modules():
             if type(module).__name__ == "Qwen3NextRMSNormGated":

@@ -86,3 +86,20 @@ def test_mix_draws_every_pair_count_from_two_to_kv_and_keeps_the_sequence():
     shapes = [mqar_probe.train_shape(step, a) for step in range(400)]
     assert {kv for kv, _ in shapes} == set(range(2, 9)) and {seq for _, seq in shapes} == {32}
     assert shapes == [mqar_probe.train_shape(step, a) for step in range(400)]  # a function of (seed, step)
+
+
+def test_conv_embed_starts_as_the_plain_model_and_is_causal():
+    family, pattern, init, _, opts, a = mqar_probe.parse("qwen3_next:F:recipe:1e-3:conv_embed", ARGS)
+    model = mqar_probe.build(family, pattern, init, opts, a)
+    *_, plain_opts, b = mqar_probe.parse("qwen3_next:F:recipe:1e-3", ARGS)
+    plain = mqar_probe.build(family, pattern, init, plain_opts, b)
+    x = torch.randint(4, 20, (2, 9))
+    torch.testing.assert_close(model(x).logits, plain(x).logits)  # zero-initialised convolution
+    conv = model.model.embed_tokens
+    torch.nn.init.normal_(conv.conv.weight)
+    y = x.clone()
+    y[:, 5] = 4 if y[0, 5] != 4 else 5
+    e_x, e_y = conv(x), conv(y)
+    torch.testing.assert_close(e_x[:, :5], e_y[:, :5])  # a change at position 5 reaches no earlier position
+    assert not torch.allclose(e_x[:, 6:9], e_y[:, 6:9])  # and does reach the next three
+    assert any(p is conv.conv.weight for p in model.parameters())  # trained with the rest
