@@ -205,7 +205,8 @@ def run(spec: str, a, device):
         torch.cuda.synchronize()
     out = dict(run=spec, family=family_name, pattern=pattern, init=init, lr=lr, opts=opts, d=a.d, layers=a.layers,
                kv=a.kv, seq=a.seq, keys=a.keys, values=a.values, batch=a.batch, steps=a.steps,
-               seed=a.seed, curriculum=a.curriculum, mix=a.mix, gap_curriculum=a.gap_curriculum, filler=a.filler, warmup=warmup,
+               seed=a.seed, curriculum=a.curriculum, mix=a.mix, gap_curriculum=a.gap_curriculum, filler=a.filler,
+               warmup=warmup,
                params=sum(p.numel() for p in model.parameters()), chance=1 / a.values, acc=curve[-1][2],
                best_acc=max(c[2] for c in curve), final_loss=curve[-1][1], initial_loss_uniform=round(math.log(a.values), 3),
                stopped_at_step=stopped, curve=curve, acc_by_query=by_query, seconds=round(time.time() - t0, 1), device=torch.cuda.get_device_name() if device.type == "cuda" else "cpu")

@@ -10,7 +10,7 @@ A fla 0.6.0 defect, measured on an H200 (Triton 3.6.0, 2026-11-27, reports/kerne
 returns a NaN final state for a head whose decay is exactly 0 at some lengths past one chunk (T = 65, 66, 80,
 129, 130, 200, 1025; finite at 127, 128, 1000), while its outputs stay right (relative error 1.5e-3, TF32). So a
 chunk call that asks for the final state checks it, and a non-finite one is recomputed with the torch backend
-(one warning per process). MiniMax's own decays are > 0, so its layers do not take that path in practice.
+(one warning per shape). MiniMax's own decays are all > 0, so its layers are not known to hit the defect.
 """
 
 from __future__ import annotations
