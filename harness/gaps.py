@@ -482,8 +482,8 @@ def compute(jobs: list[dict], baseline: str = "F", missing: list[str] | None = N
             "model": {k: job["model"].get(k) for k in ("family", "pattern", "size", "params")},
             "seed": job["seed"],
             "did_not_train": bool(job.get("did_not_train", False)),
-            "tasks": {t: {k: v.get(k) for k in ("task", "knobs", "category", "score", "ci95", "n", "chance")} | {"task": v.get("task", t)}
-                      for t, v in job["tasks"].items()},
+            "tasks": {t: {k: v.get(k) for k in ("task", "knobs", "category", "score", "ci95", "n", "chance", "context_guess")}
+                      | {"task": v.get("task", t)} for t, v in job["tasks"].items()},
             "categories": job["categories"],
             "category_ci95": job.get("category_ci95", {}),
             "train": _train_summary(job),

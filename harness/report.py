@@ -77,13 +77,26 @@ def _scores(gaps) -> list[str]:
         for t, v in s["tasks"].items():
             tasks.setdefault(t, v)
     head = [f"{n} ({DNT})" if scores[n].get("did_not_train") else n for n in names]
-    lines = ["## Scores", "", "| task | knobs | category | chance | " + " | ".join(head) + " |",
-             "|---|---|---|---|" + "---|" * len(names)]
+    lines = ["## Scores", "", "| task | knobs | category | chance | context guess | " + " | ".join(head) + " |",
+             "|---|---|---|---|---|" + "---|" * len(names)]
+    flagged = False
     for t, first in tasks.items():
         label = t if first.get("task", t) == t else f"{t} ({first['task']})"
-        row = [label, _knobs(first.get("knobs")), first["category"], "–" if first.get("chance") is None else _pct(first["chance"])]
-        row += [_ci(scores[n]["tasks"][t]) if t in scores[n]["tasks"] else "–" for n in names]
+        guess = first.get("context_guess")
+        row = [label, _knobs(first.get("knobs")), first["category"], "–" if first.get("chance") is None else _pct(first["chance"]),
+               "–" if guess is None else _pct(guess)]
+        for n in names:
+            v = scores[n]["tasks"].get(t)
+            at_guess = v is not None and guess is not None and v["ci95"][0] <= guess <= v["ci95"][1]
+            flagged |= at_guess
+            row.append("–" if v is None else _ci(v) + (" †" if at_guess else ""))
         lines.append("| " + " | ".join(row) + " |")
+    if flagged:
+        lines += ["", "† the 95% interval contains the context-guess level: the score is what answering with a candidate "
+                  "from the context (a stated value or fact, not the asked one) gets, the plateau a recall model sits on "
+                  "before it learns to match keys. A small attention probe can stay there for thousands of steps "
+                  "(reports/probe-training.md §5-6): read a gap against such a score as \"not converged\", not as a "
+                  "difference in recall."]
     cats = sorted({c for s in scores.values() for c in s["categories"]})
     lines += ["", "| category | " + " | ".join(head) + " |", "|---|" + "---|" * len(names)]
     for c in cats:

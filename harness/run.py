@@ -96,7 +96,7 @@ def summarize(suite: Suite, records: list[dict]) -> tuple[dict, dict]:
         scores = by_task[task.alias]
         est, lo, hi = stats.mean_ci([scores])
         tasks[task.alias] = {"task": task.name, "category": task.category, "score": est, "ci95": [lo, hi], "n": len(scores),
-                            "chance": task.chance(), "knobs": task.knob_dict(),
+                            "chance": task.chance(), "context_guess": task.context_guess(), "knobs": task.knob_dict(),
                             **{key: sum(v) / len(v) for key, v in episode.get(task.alias, {}).items()}}
         cats.setdefault(task.category, []).append(scores)
     cis = {c: stats.mean_ci(groups) for c, groups in cats.items()}

@@ -95,6 +95,13 @@ class Task:
         """Expected score of a uniform guess over the answer space."""
         raise NotImplementedError
 
+    def context_guess(self) -> float | None:
+        """Expected score of answering with a candidate drawn uniformly from the context (one of the stated values,
+        facts, ...), for recall tasks; None where the task has no such candidates. A recall model sits at this
+        level before it learns to match keys: a small attention probe can stay there for thousands of steps
+        (reports/probe-training.md §5-6), so the report flags scores at it."""
+        return None
+
     def vocabulary(self) -> list[str]:
         """Every word the task can produce (for the probe tokenizer)."""
         raise NotImplementedError

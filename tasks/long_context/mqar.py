@@ -68,5 +68,11 @@ class MQAR(Task):
     def chance(self) -> float:
         return 1.0 / self.knobs.n_values
 
+    def context_guess(self) -> float:
+        """Each asked number answered with one of the n_pairs stated values: its own with 1/n_pairs, another one
+        that happens to be equal (values are drawn with replacement) otherwise."""
+        n = self.knobs.n_pairs
+        return 1.0 / n + (1.0 - 1.0 / n) / self.knobs.n_values
+
     def vocabulary(self):
         return OBJECTS[: self.knobs.n_keys] + numbers(self.knobs.n_values) + "remember noise numbers of : , . ?".split()

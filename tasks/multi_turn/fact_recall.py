@@ -59,5 +59,14 @@ class FactRecall(Task):
     def chance(self) -> float:
         return 1.0 / self.knobs.n_cities
 
+    def context_guess(self) -> float | None:
+        """Answering with the city of a uniformly chosen stated fact: the asked person's own with 1/n_facts, an
+        equal city otherwise (cities are drawn with replacement). With updates the candidates are not uniform:
+        None."""
+        k = self.knobs
+        if k.updates:
+            return None
+        return 1.0 / k.n_facts + (1.0 - 1.0 / k.n_facts) / k.n_cities
+
     def vocabulary(self):
         return NAMES + CITIES[: self.knobs.n_cities] + "lives in moved to where does live ok . ?".split()

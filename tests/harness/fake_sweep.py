@@ -20,8 +20,9 @@ def paired(n: int, acc: float, worse: float, seed: int = 0) -> tuple[np.ndarray,
     return b, v
 
 
-def task(name: str, category: str, scores, chance: float = 0.1, **knobs) -> dict:
-    return {"task": name, "category": category, "chance": chance, "knobs": knobs, "scores": np.asarray(scores, float)}
+def task(name: str, category: str, scores, chance: float = 0.1, context_guess: float | None = None, **knobs) -> dict:
+    return {"task": name, "category": category, "chance": chance, "context_guess": context_guess, "knobs": knobs,
+            "scores": np.asarray(scores, float)}
 
 
 def write_job(sweep: Path, pattern: str, seed: int, tasks: dict[str, dict], *, did_not_train: bool | None = None,
@@ -37,7 +38,7 @@ def write_job(sweep: Path, pattern: str, seed: int, tasks: dict[str, dict], *, d
                      "score": float(x)} for i, x in enumerate(s)]
         est, lo, hi = stats.mean_ci([s])
         out_tasks[alias] = {"task": t["task"], "category": t["category"], "score": est, "ci95": [lo, hi], "n": len(s),
-                            "chance": t["chance"], "knobs": t["knobs"]}
+                            "chance": t["chance"], "context_guess": t["context_guess"], "knobs": t["knobs"]}
         cats.setdefault(t["category"], []).append(s)
     curve = loss_curve if loss_curve is not None else [[10 * (i + 1), 5.0 - 0.3 * i] for i in range(10)]
     results = {

@@ -1,6 +1,7 @@
 """report.md sections and the PNG figures, rebuilt from a constructed sweep without rerunning anything."""
 import json
 
+import numpy as np
 import pytest
 from fake_sweep import paired, task, write_job, write_multirun_yaml
 
@@ -125,3 +126,20 @@ def test_budget_grid_and_convergence_per_variant(tmp_path):
     assert ("**Warning: the variants of this comparison differ in steps**: `qwen3_next:F:tiny` 100, "
             "`qwen3_next:L:tiny` 200.") in md
     assert "differ in lr**: `qwen3_next:F:tiny` –, `qwen3_next:L:tiny` 0.001." in md
+
+
+def test_scores_at_the_context_guess_level_are_flagged(tmp_path):
+    """F answers fact_recall at the level of "a stated city" (the pre-key-matching plateau): its score gets a dagger
+    and the note; LLLF, well above it, does not."""
+    guess = 1 / 4 + (3 / 4) / 16  # fact_recall's context_guess with 4 facts and 16 cities
+    for pattern, acc in (("F", guess), ("LLLF", 0.9)):
+        scores = (np.random.default_rng(3).random(400) < acc).astype(float)
+        write_job(tmp_path, pattern, 0, {"fact_recall": task("fact_recall", "multi_turn", scores, chance=1 / 16,
+                                                              context_guess=guess)})
+    write_multirun_yaml(tmp_path, "F,LLLF", "0")
+    md = report.write(tmp_path).read_text()
+    assert "| task | knobs | category | chance | context guess | qwen3_next:F:tiny | qwen3_next:LLLF:tiny |" in md
+    row = next(line for line in md.splitlines() if line.startswith("| fact_recall |"))
+    f_cell, lllf_cell = row.strip("| ").split(" | ")[-2:]
+    assert f_cell.endswith(" †") and not lllf_cell.endswith("†") and "| 29.7 |" in row
+    assert "† the 95% interval contains the context-guess level" in md
