@@ -33,13 +33,15 @@ from models import get_family
 from models.family import Preset
 
 
-FILLERS = ("keys", "blank")
+FILLERS = ("keys", "fresh_keys", "blank")
 
 
 def mqar_batch(bs, kv, seq, n_keys, n_values, g, device, filler="keys"):
-    """(x, labels): kv key-value pairs, seq - 4 kv distractor keys (filler="keys"; "blank": one fixed token, id 3,
-    instead), then the kv queries each followed by its value."""
-    keys = torch.rand(bs, n_keys, generator=g, device=device).argsort(-1)[:, :kv] + 4
+    """(x, labels): kv key-value pairs, seq - 4 kv distractor keys (filler="keys": any key, so a queried key can
+    recur in the gap followed by another key; "fresh_keys": only keys that are not among the pairs; "blank": one
+    fixed token, id 3), then the kv queries each followed by its value."""
+    order = torch.rand(bs, n_keys, generator=g, device=device).argsort(-1)
+    keys = order[:, :kv] + 4
     vals = torch.randint(0, n_values, (bs, kv), generator=g, device=device) + 4 + n_keys
     ctx = torch.stack([keys, vals], -1).reshape(bs, 2 * kv)
     qi = torch.rand(bs, kv, generator=g, device=device).argsort(-1)
@@ -47,6 +49,9 @@ def mqar_batch(bs, kv, seq, n_keys, n_values, g, device, filler="keys"):
     pad = seq - 4 * kv
     if filler == "keys":
         gap = torch.randint(4, 4 + n_keys, (bs, pad), generator=g, device=device)
+    elif filler == "fresh_keys":  # uniform over the n_keys - kv keys not in the context
+        pick = torch.randint(kv, n_keys, (bs, pad), generator=g, device=device)
+        gap = torch.gather(order, 1, pick) + 4
     else:
         gap = torch.full((bs, pad), 3, dtype=keys.dtype, device=device)
     x = torch.cat([ctx, gap, torch.stack([qk, qv], -1).reshape(bs, 2 * kv)], 1)
@@ -236,8 +241,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--gap-curriculum", type=int, default=0,
                     help="train with a gap between pairs and queries growing linearly from 0 to its full length "
                          "(--seq - 4 --kv) over this many steps (0: full gap throughout; evaluation always uses it)")
-    ap.add_argument("--filler", default="keys", help="the gap between pairs and queries: random keys (distractors) "
-                    "or one fixed token (blank)")
+    ap.add_argument("--filler", default="keys", help="the gap between pairs and queries: random keys (keys), random "
+                    "keys that are not among the pairs (fresh_keys), or one fixed token (blank)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the initialisation and of the training data")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--max-seconds", type=float, default=0,

@@ -67,7 +67,7 @@ def test_blank_filler_replaces_the_distractor_keys_with_one_token():
     # 2 pairs (4 tokens), a gap of 16 - 4 * 2 = 8 blanks, 2 queries each followed by its value (ids >= 4 + 8)
     assert x[:, 4:12].eq(3).all() and not x[:, :4].eq(3).any() and not x[:, 12:].eq(3).any()
     assert (y != -100).sum().item() == 3 * 2 and y[:, 13].ge(12).all() and y[:, 15].ge(12).all()
-    with pytest.raises(SystemExit, match="filler='none'.*accepted: keys, blank"):
+    with pytest.raises(SystemExit, match="filler='none'.*accepted: keys, fresh_keys, blank"):
         mqar_probe.parse("kimi_linear:L:recipe:1e-3:filler=none", ARGS)
 
 
@@ -103,3 +103,15 @@ def test_conv_embed_starts_as_the_plain_model_and_is_causal():
     torch.testing.assert_close(e_x[:, :5], e_y[:, :5])  # a change at position 5 reaches no earlier position
     assert not torch.allclose(e_x[:, 6:9], e_y[:, 6:9])  # and does reach the next three
     assert any(p is conv.conv.weight for p in model.parameters())  # trained with the rest
+
+
+def test_fresh_keys_filler_never_repeats_a_stored_key():
+    g = torch.Generator().manual_seed(1)
+    x, y = mqar_probe.mqar_batch(64, 4, 64, 8, 8, g, torch.device("cpu"), filler="fresh_keys")
+    stored, gap = x[:, 0:8:2], x[:, 8:56]
+    assert gap.ge(4).all() and gap.lt(12).all()  # keys only
+    assert not (gap[:, :, None] == stored[:, None, :]).any()  # none of the 4 stored keys
+    assert len(gap.unique()) == 8  # and every other key occurs
+    g = torch.Generator().manual_seed(1)
+    x_any, _ = mqar_probe.mqar_batch(64, 4, 64, 8, 8, g, torch.device("cpu"), filler="keys")
+    assert (x_any[:, 8:56, None] == x_any[:, None, 0:8:2]).any()  # plain keys do repeat them
