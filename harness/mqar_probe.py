@@ -159,9 +159,12 @@ def train_shape(step: int, a) -> tuple[int, int]:
     --curriculum steps (the sequence keeps --seq); the gap between pairs and queries grows 0 -> --seq - 4 --kv
     over --gap-curriculum steps; with --mix, every step draws its pairs uniformly from 2..--kv (Zoology trains on
     such a mixture), the rest of --seq being filler."""
-    kv = a.kv if not a.curriculum else max(2, min(a.kv, round(a.kv * (step + 1) / a.curriculum)))
     if a.mix:
         kv = random.Random(a.seed * 1_000_003 + step).randint(2, a.kv)
+    elif a.curriculum:
+        kv = max(2, min(a.kv, round(a.kv * (step + 1) / a.curriculum)))
+    else:
+        kv = a.kv
     if not a.gap_curriculum:
         return kv, a.seq
     return kv, 4 * kv + round((a.seq - 4 * a.kv) * min(1.0, step / a.gap_curriculum))

@@ -27,6 +27,14 @@ SPLITS = ("train", "validation", "test")
 Example = dict[str, Any]
 
 
+
+def guess_among(candidates: int, space: int) -> float:
+    """Score of answering with one of `candidates` stated answers chosen uniformly, when the right one is among them
+    and each was drawn uniformly, with replacement, from `space` answers: the right one with 1/candidates, another
+    that happens to be equal otherwise."""
+    return 1.0 / candidates + (1.0 - 1.0 / candidates) / space
+
+
 class TaskConfigError(ValueError):
     """A task name or knob the user gave is invalid; the message is one line saying what is accepted."""
 
@@ -99,7 +107,7 @@ class Task:
         """Expected score of answering with a candidate drawn uniformly from the context (one of the stated values,
         facts, ...), for recall tasks; None where the task has no such candidates. A recall model sits at this
         level before it learns to match keys: a small attention probe can stay there for thousands of steps
-        (reports/probe-training.md §5-6), so the report flags scores at it."""
+        (reports/probe-training.md §5-6), so the report flags scores at it. See `guess_among`."""
         return None
 
     def vocabulary(self) -> list[str]:

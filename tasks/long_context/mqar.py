@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from tasks.base import Task, TaskConfigError, assistant, user
+from tasks.base import Task, TaskConfigError, assistant, guess_among, user
 from tasks.registry import register
 from tasks.vocab import OBJECTS, numbers
 
@@ -71,8 +71,7 @@ class MQAR(Task):
     def context_guess(self) -> float:
         """Each asked number answered with one of the n_pairs stated values: its own with 1/n_pairs, another one
         that happens to be equal (values are drawn with replacement) otherwise."""
-        n = self.knobs.n_pairs
-        return 1.0 / n + (1.0 - 1.0 / n) / self.knobs.n_values
+        return guess_among(self.knobs.n_pairs, self.knobs.n_values)
 
     def vocabulary(self):
         return OBJECTS[: self.knobs.n_keys] + numbers(self.knobs.n_values) + "remember noise numbers of : , . ?".split()

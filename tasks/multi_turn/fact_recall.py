@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from tasks.base import Task, TaskConfigError, assistant, user
+from tasks.base import Task, TaskConfigError, assistant, guess_among, user
 from tasks.registry import register
 from tasks.vocab import CITIES, NAMES
 
@@ -64,9 +64,7 @@ class FactRecall(Task):
         equal city otherwise (cities are drawn with replacement). With updates the candidates are not uniform:
         None."""
         k = self.knobs
-        if k.updates:
-            return None
-        return 1.0 / k.n_facts + (1.0 - 1.0 / k.n_facts) / k.n_cities
+        return None if k.updates else guess_among(k.n_facts, k.n_cities)
 
     def vocabulary(self):
         return NAMES + CITIES[: self.knobs.n_cities] + "lives in moved to where does live ok . ?".split()
