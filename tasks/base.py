@@ -27,7 +27,6 @@ SPLITS = ("train", "validation", "test")
 Example = dict[str, Any]
 
 
-
 def guess_among(candidates: int, space: int) -> float:
     """Score of answering with one of `candidates` stated answers chosen uniformly, when the right one is among them
     and each was drawn uniformly, with replacement, from `space` answers: the right one with 1/candidates, another
