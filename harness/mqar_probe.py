@@ -144,7 +144,7 @@ def build(family_name: str, pattern: str, init: str, opts: list[str], a):
                 weight, d = module.q_proj.weight, module.head_dim
                 rows = (torch.arange(weight.shape[0]) % (2 * d) >= d)[:, None]
                 weight.data.masked_fill_(rows, 0.0)
-                weight.register_hook(lambda grad, rows=rows: grad.masked_fill(rows, 0.0))
+                weight.register_hook(lambda grad, rows=rows: grad.masked_fill(rows.to(grad.device), 0.0))
     if "conv_embed" in opts:
         model.model.embed_tokens = ConvEmbedding(model.model.embed_tokens)
     if "sigmoid_gate" in opts:
