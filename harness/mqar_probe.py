@@ -16,6 +16,7 @@ task DESIGN §4 measured (keys, values, distractors, queries as raw tokens), wit
           | conv_embed (diagnosis only: a causal depthwise convolution of width 4 added to the token embeddings,
           the token shift every linear layer here has in front of it and Zoology's MQAR models have in layer 0;
           not the released architecture)
+          | no_rope (diagnosis only: the rotary embedding made the identity, so attention sees no positions)
 e.g. qwen3_next:L:transformers:1e-3 qwen3_next:L:recipe:1e-3 qwen3_next:LLLF:recipe:1e-3
 """
 from __future__ import annotations
@@ -74,7 +75,7 @@ def accuracy(model, a, device, amp):
     return by_query.mean().item(), [round(h, 3) for h in by_query.tolist()]
 
 
-OPTIONS = ("wd_all", "fp32", "no_decay", "slow_dt", "fixed_gate", "sigmoid_gate", "fixed_attn_gate", "conv_embed")
+OPTIONS = ("wd_all", "fp32", "no_decay", "slow_dt", "fixed_gate", "sigmoid_gate", "fixed_attn_gate", "conv_embed", "no_rope")
 
 
 class ConvEmbedding(torch.nn.Module):
@@ -145,6 +146,10 @@ def build(family_name: str, pattern: str, init: str, opts: list[str], a):
                 rows = (torch.arange(weight.shape[0]) % (2 * d) >= d)[:, None]
                 weight.data.masked_fill_(rows, 0.0)
                 weight.register_hook(lambda grad, rows=rows: grad.masked_fill(rows.to(grad.device), 0.0))
+    if "no_rope" in opts:  # diagnosis only: rotary embedding made the identity (cos 1, sin 0): attention without positions
+        rotary = model.model.rotary_emb
+        rotary.forward = (lambda f: lambda *args, **kw: tuple(
+            t(c) for t, c in zip((torch.ones_like, torch.zeros_like), f(*args, **kw))))(rotary.forward)
     if "conv_embed" in opts:
         model.model.embed_tokens = ConvEmbedding(model.model.embed_tokens)
     if "sigmoid_gate" in opts:

@@ -105,6 +105,17 @@ def test_conv_embed_starts_as_the_plain_model_and_is_causal():
     assert any(p is conv.conv.weight for p in model.parameters())  # trained with the rest
 
 
+def test_no_rope_makes_attention_blind_to_positions():
+    x = torch.randint(4, 20, (2, 9))
+    stretched = torch.arange(9).expand(2, 9) * 5  # every distance times 5: RoPE scores change, NoPE ones cannot
+    for switch, blind in (("", False), (":no_rope", True)):
+        family, pattern, init, _, opts, a = mqar_probe.parse("qwen3_next:F:recipe:1e-3" + switch, ARGS)
+        model = mqar_probe.build(family, pattern, init, opts, a)
+        with torch.no_grad():
+            same = torch.allclose(model(x).logits, model(x, position_ids=stretched).logits, atol=1e-5)
+        assert same == blind
+
+
 def test_fresh_keys_filler_never_repeats_a_stored_key():
     g = torch.Generator().manual_seed(1)
     x, y = mqar_probe.mqar_batch(64, 4, 64, 8, 8, g, torch.device("cpu"), filler="fresh_keys")
