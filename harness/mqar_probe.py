@@ -17,6 +17,7 @@ task DESIGN §4 measured (keys, values, distractors, queries as raw tokens), wit
           the token shift every linear layer here has in front of it and Zoology's MQAR models have in layer 0;
           not the released architecture)
           | no_rope (diagnosis only: the rotary embedding made the identity, so attention sees no positions)
+          | no_qk_norm (diagnosis only: Qwen3-Next's attention without its per-head RMSNorm on queries and keys)
 e.g. qwen3_next:L:transformers:1e-3 qwen3_next:L:recipe:1e-3 qwen3_next:LLLF:recipe:1e-3
 """
 from __future__ import annotations
@@ -75,7 +76,8 @@ def accuracy(model, a, device, amp):
     return by_query.mean().item(), [round(h, 3) for h in by_query.tolist()]
 
 
-OPTIONS = ("wd_all", "fp32", "no_decay", "slow_dt", "fixed_gate", "sigmoid_gate", "fixed_attn_gate", "conv_embed", "no_rope")
+OPTIONS = ("wd_all", "fp32", "no_decay", "slow_dt", "fixed_gate", "sigmoid_gate", "fixed_attn_gate", "conv_embed", "no_rope",
+           "no_qk_norm")
 
 
 class ConvEmbedding(torch.nn.Module):
@@ -150,6 +152,10 @@ def build(family_name: str, pattern: str, init: str, opts: list[str], a):
         rotary = model.model.rotary_emb
         rotary.forward = (lambda f: lambda *args, **kw: tuple(
             t(c) for t, c in zip((torch.ones_like, torch.zeros_like), f(*args, **kw))))(rotary.forward)
+    if "no_qk_norm" in opts:
+        for module in model.modules():
+            if type(module).__name__ == "Qwen3NextAttention":
+                module.q_norm, module.k_norm = torch.nn.Identity(), torch.nn.Identity()
     if "conv_embed" in opts:
         model.model.embed_tokens = ConvEmbedding(model.model.embed_tokens)
     if "sigmoid_gate" in opts:

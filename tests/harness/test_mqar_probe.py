@@ -116,6 +116,17 @@ def test_no_rope_makes_attention_blind_to_positions():
         assert same == blind
 
 
+def test_no_qk_norm_makes_attention_scores_depend_on_the_key_scale():
+    x = torch.randint(4, 20, (2, 9))
+    for switch, sensitive in (("", False), (":no_qk_norm", True)):
+        family, pattern, init, _, opts, a = mqar_probe.parse("qwen3_next:F:recipe:1e-3" + switch, ARGS)
+        model = mqar_probe.build(family, pattern, init, opts, a)
+        with torch.no_grad():
+            before = model(x).logits
+            model.model.layers[0].self_attn.k_proj.weight.mul_(3.0)  # RMSNorm on the keys undoes any scale
+            assert torch.allclose(before, model(x).logits, atol=1e-5) != sensitive
+
+
 def test_fresh_keys_filler_never_repeats_a_stored_key():
     g = torch.Generator().manual_seed(1)
     x, y = mqar_probe.mqar_batch(64, 4, 64, 8, 8, g, torch.device("cpu"), filler="fresh_keys")
