@@ -76,8 +76,8 @@ def accuracy(model, a, device, amp):
     return by_query.mean().item(), [round(h, 3) for h in by_query.tolist()]
 
 
-OPTIONS = ("wd_all", "fp32", "no_decay", "slow_dt", "fixed_gate", "sigmoid_gate", "fixed_attn_gate", "conv_embed", "no_rope",
-           "no_qk_norm")
+OPTIONS = ("wd_all", "fp32", "no_decay", "slow_dt", "fixed_gate", "sigmoid_gate", "fixed_attn_gate", "conv_embed",
+           "no_rope", "no_qk_norm")
 
 
 class ConvEmbedding(torch.nn.Module):
@@ -148,10 +148,9 @@ def build(family_name: str, pattern: str, init: str, opts: list[str], a):
                 rows = (torch.arange(weight.shape[0]) % (2 * d) >= d)[:, None]
                 weight.data.masked_fill_(rows, 0.0)
                 weight.register_hook(lambda grad, rows=rows: grad.masked_fill(rows.to(grad.device), 0.0))
-    if "no_rope" in opts:  # diagnosis only: rotary embedding made the identity (cos 1, sin 0): attention without positions
-        rotary = model.model.rotary_emb
-        rotary.forward = (lambda f: lambda *args, **kw: tuple(
-            t(c) for t, c in zip((torch.ones_like, torch.zeros_like), f(*args, **kw))))(rotary.forward)
+    if "no_rope" in opts:  # diagnosis only: the rotary embedding returns cos 1, sin 0 (identity): no positions
+        model.model.rotary_emb.register_forward_hook(lambda m, i, cos_sin: (torch.ones_like(cos_sin[0]),
+                                                                            torch.zeros_like(cos_sin[1])))
     if "no_qk_norm" in opts:
         for module in model.modules():
             if type(module).__name__ == "Qwen3NextAttention":

@@ -8,9 +8,13 @@ from harness import mqar_probe
 ARGS = mqar_probe.parser().parse_args(["out.jsonl", "run", "--d", "64", "--layers", "1", "--keys", "8", "--values", "8"])
 
 
+def _probe(spec):
+    family, pattern, init, _, opts, a = mqar_probe.parse(spec, ARGS)
+    return mqar_probe.build(family, pattern, init, opts, a)
+
+
 def _gdn(opts):
-    family, pattern, init, _, opts, a = mqar_probe.parse(":".join(["qwen3_next:L:recipe:1e-3", *opts]), ARGS)
-    return mqar_probe.build(family, pattern, init, opts, a).model.layers[0].linear_attn
+    return _probe(":".join(["qwen3_next:L:recipe:1e-3", *opts])).model.layers[0].linear_attn
 
 
 def test_no_decay_makes_every_decay_one_and_freezes_it():
@@ -109,8 +113,7 @@ def test_no_rope_makes_attention_blind_to_positions():
     x = torch.randint(4, 20, (2, 9))
     stretched = torch.arange(9).expand(2, 9) * 5  # every distance times 5: RoPE scores change, NoPE ones cannot
     for switch, blind in (("", False), (":no_rope", True)):
-        family, pattern, init, _, opts, a = mqar_probe.parse("qwen3_next:F:recipe:1e-3" + switch, ARGS)
-        model = mqar_probe.build(family, pattern, init, opts, a)
+        model = _probe("qwen3_next:F:recipe:1e-3" + switch)
         with torch.no_grad():
             same = torch.allclose(model(x).logits, model(x, position_ids=stretched).logits, atol=1e-5)
         assert same == blind
@@ -119,8 +122,7 @@ def test_no_rope_makes_attention_blind_to_positions():
 def test_no_qk_norm_makes_attention_scores_depend_on_the_key_scale():
     x = torch.randint(4, 20, (2, 9))
     for switch, sensitive in (("", False), (":no_qk_norm", True)):
-        family, pattern, init, _, opts, a = mqar_probe.parse("qwen3_next:F:recipe:1e-3" + switch, ARGS)
-        model = mqar_probe.build(family, pattern, init, opts, a)
+        model = _probe("qwen3_next:F:recipe:1e-3" + switch)
         with torch.no_grad():
             before = model(x).logits
             model.model.layers[0].self_attn.k_proj.weight.mul_(3.0)  # RMSNorm on the keys undoes any scale
