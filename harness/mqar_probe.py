@@ -18,6 +18,7 @@ task DESIGN §4 measured (keys, values, distractors, queries as raw tokens), wit
           not the released architecture)
           | no_rope (diagnosis only: the rotary embedding made the identity, so attention sees no positions)
           | no_qk_norm (diagnosis only: Qwen3-Next's attention without its per-head RMSNorm on queries and keys)
+          | full_rope (diagnosis only: RoPE on every query/key dimension instead of Qwen3-Next's quarter)
 e.g. qwen3_next:L:transformers:1e-3 qwen3_next:L:recipe:1e-3 qwen3_next:LLLF:recipe:1e-3
 """
 from __future__ import annotations
@@ -77,7 +78,7 @@ def accuracy(model, a, device, amp):
 
 
 OPTIONS = ("wd_all", "fp32", "no_decay", "slow_dt", "fixed_gate", "sigmoid_gate", "fixed_attn_gate", "conv_embed",
-           "no_rope", "no_qk_norm")
+           "no_rope", "no_qk_norm", "full_rope")
 
 
 class ConvEmbedding(torch.nn.Module):
@@ -119,6 +120,8 @@ def build(family_name: str, pattern: str, init: str, opts: list[str], a):
     preset = Preset(hidden=a.d, layers=a.layers, heads=a.d // 64, head_dim=64)
     vocab = 4 + a.keys + a.values
     config = family.hf_config(pattern, preset, vocab, int(a.d * 3), pad_token_id=0)
+    if "full_rope" in opts:  # diagnosis only: RoPE on every query/key dimension (Qwen3-Next rotates a quarter)
+        config.rope_parameters["partial_rotary_factor"] = 1.0
     torch.manual_seed(a.seed)
     from transformers import AutoModelForCausalLM
 

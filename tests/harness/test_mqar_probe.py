@@ -119,6 +119,12 @@ def test_no_rope_makes_attention_blind_to_positions():
         assert same == blind
 
 
+def test_full_rope_rotates_every_head_dimension():
+    rotated = {switch: _probe("qwen3_next:F:recipe:1e-3" + switch).model.rotary_emb.inv_freq.numel() * 2
+               for switch in ("", ":full_rope")}
+    assert rotated == {"": 16, ":full_rope": 64}  # Qwen3-Next's partial_rotary_factor 0.25 of head_dim 64, then all
+
+
 def test_no_qk_norm_makes_attention_scores_depend_on_the_key_scale():
     x = torch.randint(4, 20, (2, 9))
     for switch, sensitive in (("", False), (":no_qk_norm", True)):
