@@ -4,7 +4,8 @@ The harness's own tasks are chat transcripts; this script isolates the mixer and
 task DESIGN §4 measured (keys, values, distractors, queries as raw tokens), with the models the harness builds.
 
     python -m harness.mqar_probe OUT.jsonl RUN [RUN ...] [--d 512 --layers 8 ...]
-    RUN = family:pattern:init:lr[:opt...]   init = recipe | transformers;  opt = wd_all (decay every parameter,
+    RUN = family:pattern:init:lr[:opt...]   init = recipe | transformers;  family = a model family, or llama (an
+          outside control, diagnosis only: transformers' plain Llama, pattern F, init transformers);  opt = wd_all (decay every parameter,
           as DESIGN's reference script did) | fp32 (no bf16 autocast) | NAME=VALUE (overrides --NAME for this run)
           | slow_dt (diagnosis only: dt ~ logU(1e-4, 1e-3), slower initial decay)
           | no_decay (diagnosis only: A = e^-30 and frozen, so the gated delta rule / KDA decays nothing)
@@ -30,6 +31,7 @@ import random
 import time
 
 import torch
+from transformers import AutoConfig, AutoModelForCausalLM
 
 from harness.train import lr_at
 from models import get_family
@@ -116,15 +118,24 @@ def parse(spec: str, a) -> tuple[str, str, str, float, list[str], argparse.Names
 
 def build(family_name: str, pattern: str, init: str, opts: list[str], a):
     """The probe of one run, initialised (recipe or transformers) and with the diagnosis options applied."""
-    family = get_family(family_name)
     preset = Preset(hidden=a.d, layers=a.layers, heads=a.d // 64, head_dim=64)
     vocab = 4 + a.keys + a.values
-    config = family.hf_config(pattern, preset, vocab, int(a.d * 3), pad_token_id=0)
+    if family_name == "llama":  # outside control, diagnosis only: transformers' plain Llama (full RoPE, no gate/QK-norm)
+        if pattern != "F" or init != "transformers":
+            raise SystemExit(f"mqar_probe: the llama control is pattern F with init transformers; got {pattern}:{init}")
+        family = None
+        config = AutoConfig.for_model("llama", **preset.trunk(vocab, int(a.d * 3), {"pad_token_id": 0}),
+                                      num_key_value_heads=preset.heads, head_dim=preset.head_dim)
+    else:
+        family = get_family(family_name)
+        config = family.hf_config(pattern, preset, vocab, int(a.d * 3), pad_token_id=0)
+    if a.rope_theta:  # diagnosis only: the attention layers' RoPE base frequency
+        if not getattr(config, "rope_parameters", None):
+            raise SystemExit(f"mqar_probe: rope_theta set, but {family_name}'s attention has no rotary embedding")
+        config.rope_parameters["rope_theta"] = a.rope_theta
     if "full_rope" in opts:  # diagnosis only: RoPE on every query/key dimension (Qwen3-Next rotates a quarter)
         config.rope_parameters["partial_rotary_factor"] = 1.0
     torch.manual_seed(a.seed)
-    from transformers import AutoModelForCausalLM
-
     model = AutoModelForCausalLM.from_config(config)
     if init == "recipe":
         family.init_probe(model, torch.Generator().manual_seed(a.seed))
@@ -226,7 +237,8 @@ def run(spec: str, a, device):
         torch.cuda.synchronize()
     out = dict(run=spec, family=family_name, pattern=pattern, init=init, lr=lr, opts=opts, d=a.d, layers=a.layers,
                kv=a.kv, seq=a.seq, keys=a.keys, values=a.values, batch=a.batch, steps=a.steps,
-               seed=a.seed, curriculum=a.curriculum, mix=a.mix, gap_curriculum=a.gap_curriculum, filler=a.filler,
+               seed=a.seed, rope_theta=a.rope_theta or None, curriculum=a.curriculum, mix=a.mix,
+               gap_curriculum=a.gap_curriculum, filler=a.filler,
                warmup=warmup,
                params=sum(p.numel() for p in model.parameters()), chance=1 / a.values, acc=curve[-1][2],
                best_acc=max(c[2] for c in curve), final_loss=curve[-1][1], initial_loss_uniform=round(math.log(a.values), 3),
@@ -261,6 +273,8 @@ def parser() -> argparse.ArgumentParser:
                     "keys that are not among the pairs (fresh_keys), or one fixed token (blank)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the initialisation and of the training data")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--rope-theta", type=float, default=0.0, help="diagnosis: RoPE base frequency of the attention "
+                    "layers (0: the config's; transformers' default for Qwen3-Next and Llama is 10000)")
     ap.add_argument("--max-seconds", type=float, default=0,
                     help="stop a run's training after this many seconds (recorded as stopped_at_step; 0: no limit)")
     return ap

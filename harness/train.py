@@ -12,6 +12,7 @@ import time
 
 import torch
 
+from harness.errors import ConfigError
 from models.tokenizer import encode_chats
 
 
@@ -50,12 +51,32 @@ def param_groups(model, weight_decay: float):
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed: int, device, log=None, progress=None) -> dict:
-    """Train in place. `cfg` has max_steps, batch_size, lr, warmup_steps, weight_decay, grad_clip, log_every.
+def check_max_seconds(train_cfg) -> float | None:
+    """train.max_seconds as given (None: no limit); anything but null or a positive number is a ConfigError."""
+    limit = train_cfg.get("max_seconds")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0):
+        raise ConfigError(f"train.max_seconds={limit!r}; accepted: null (no limit) or a number of seconds > 0")
+    return limit
 
-    Returns a summary: steps, tokens, seconds, initial/final loss (mean of the first/last `log_every` steps)
-    and the loss curve [[step, loss], ...].
+
+def _log_point(curve, window, step, first_loss, opt, tokens, t0, log):
+    """Appends [step, mean loss of `window`] to `curve` (and to the logger); returns the run's first logged loss."""
+    mean = sum(window) / len(window)
+    curve.append([step, mean])
+    if log is not None:
+        log({"train/loss": mean, "train/lr": opt.param_groups[0]["lr"],
+             "train/tokens_per_s": tokens / max(time.time() - t0, 1e-9)}, step=step)
+    return mean if first_loss is None else first_loss
+
+
+def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed: int, device, log=None, progress=None) -> dict:
+    """Train in place. `cfg` has max_steps, batch_size, lr, warmup_steps, weight_decay, grad_clip, log_every and
+    optionally max_seconds (stop after the first step that ends past it; the schedule stays the max_steps one).
+
+    Returns a summary: steps (those run), tokens, seconds, initial/final loss (mean of the first/last `log_every`
+    steps), the loss curve [[step, loss], ...] and stopped_at_step (None unless max_seconds stopped it early).
     """
+    max_seconds = check_max_seconds(cfg)
     encoded = encode_examples(tokenizer, train_examples)
     names = sorted(encoded)
     rng = random.Random(seed)
@@ -65,8 +86,11 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
     opt = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.95))
     curve, window = [], []
     tokens, t0 = 0, time.time()
-    first_loss = None
+    first_loss, stopped = None, None
     for step in range(cfg.max_steps):
+        if max_seconds and step and time.time() - t0 > max_seconds:  # a job time limit, not the step budget, ended it
+            stopped = step
+            break
         batch = [encoded[names[rng.randrange(len(names))]] for _ in range(cfg.batch_size)]
         batch = [b[rng.randrange(len(b))] for b in batch]
         ids, mask, labels = make_batch(batch, tokenizer.pad_token_id, device)
@@ -81,20 +105,18 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
         tokens += int(mask.sum())
         window.append(loss.item())
         if len(window) == cfg.log_every or step == cfg.max_steps - 1:
-            mean = sum(window) / len(window)
-            first_loss = mean if first_loss is None else first_loss
-            curve.append([step + 1, mean])
-            elapsed = time.time() - t0
-            if log is not None:
-                log({"train/loss": mean, "train/lr": opt.param_groups[0]["lr"], "train/tokens_per_s": tokens / max(elapsed, 1e-9)}, step=step + 1)
+            first_loss = _log_point(curve, window, step + 1, first_loss, opt, tokens, t0, log)
             window = []
         if progress is not None:
             progress.update(1)
             progress.set_postfix(loss=f"{loss.item():.3f}")
+    if stopped is not None and window:  # the steps since the last logged point
+        first_loss = _log_point(curve, window, stopped, first_loss, opt, tokens, t0, log)
     seconds = time.time() - t0
     model.eval()
     return {
-        "steps": cfg.max_steps,
+        "steps": stopped if stopped is not None else cfg.max_steps,
+        "stopped_at_step": stopped,
         "warmup_steps": cfg.warmup_steps,
         "batch_size": cfg.batch_size,
         "lr": cfg.lr,

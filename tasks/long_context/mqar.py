@@ -1,8 +1,9 @@
 """MQAR, multi-query associative recall (Zoology, Arora et al. 2023), in words.
 
-The user lists key-value pairs ("apple 12 , chair 40 , ..."), optionally followed by distractor words,
-then asks for the values of several keys at once; the assistant answers each key with its value in the
-order asked ("door 60 cable 50 ..."), as in Zoology, where every query key is followed by its value.
+The user lists key-value pairs ("apple 12 , chair 40 , ..."), optionally followed by a gap of filler words
+(random keys, or one word repeated as in Zoology's MQAR, whose gap is one constant token), then asks for the
+values of several keys at once; the assistant answers each key with its value in the order asked
+("door 60 cable 50 ..."), as in Zoology, where every query key is followed by its value.
 Score: fraction of queried values given correctly, position by position (numbers parsed from the output;
 partial credit per query, as Zoology reports per-query accuracy). Chance: 1 / n_values.
 """
@@ -16,6 +17,7 @@ from tasks.registry import register
 from tasks.vocab import OBJECTS, numbers
 
 _NUMBER = re.compile(r"\d+")
+FILLERS = ("keys", "blank")  # the gap: random key words (may repeat the pairs' keys), or the word "blank" repeated
 
 
 @register
@@ -33,6 +35,7 @@ class MQAR(Task):
         n_keys: int = 64  # size of the key vocabulary
         n_values: int = 64  # size of the value vocabulary
         distractors: int = 0  # filler words between the pairs and the question
+        filler: str = "keys"  # what the distractors are: random key words (keys) or the word "blank" (blank)
 
     def validate(self) -> None:
         k = self.knobs
@@ -46,6 +49,8 @@ class MQAR(Task):
             raise TaskConfigError(f"mqar: n_values={k.n_values}; accepted: >= 2")
         if k.distractors < 0:
             raise TaskConfigError(f"mqar: distractors={k.distractors}; accepted: >= 0")
+        if k.filler not in FILLERS:
+            raise TaskConfigError(f"mqar: filler={k.filler!r}; accepted: {', '.join(FILLERS)}")
 
     def make_example(self, rng):
         k = self.knobs
@@ -54,7 +59,10 @@ class MQAR(Task):
         n_q = k.n_queries or k.n_pairs
         asked = rng.sample(range(k.n_pairs), n_q)
         pairs = " , ".join(f"{key} {val}" for key, val in zip(keys, values))
-        filler = " ".join(rng.choice(OBJECTS[: k.n_keys]) for _ in range(k.distractors))
+        if k.filler == "blank":
+            filler = " ".join(["blank"] * k.distractors)
+        else:
+            filler = " ".join(rng.choice(OBJECTS[: k.n_keys]) for _ in range(k.distractors))
         text = f"remember : {pairs} ." + (f" noise : {filler} ." if filler else "")
         text += " numbers of : " + " ".join(keys[i] for i in asked) + " ?"
         answer = " ".join(f"{keys[i]} {values[i]}" for i in asked)
@@ -74,4 +82,5 @@ class MQAR(Task):
         return guess_among(self.knobs.n_pairs, self.knobs.n_values)
 
     def vocabulary(self):
-        return OBJECTS[: self.knobs.n_keys] + numbers(self.knobs.n_values) + "remember noise numbers of : , . ?".split()
+        blank = ["blank"] if self.knobs.filler == "blank" else []  # only then, so other suites keep their token ids
+        return OBJECTS[: self.knobs.n_keys] + numbers(self.knobs.n_values) + "remember noise numbers of : , . ?".split() + blank

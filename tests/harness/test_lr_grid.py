@@ -229,3 +229,19 @@ def test_bad_grid_on_the_command_line_is_one_line_and_exit_2(override, needle, t
     err = [line for line in out.stderr.splitlines() if line.strip()]
     assert len(err) == 1 and needle in err[0] and "accepted" in err[0], out.stderr
     assert not (tmp_path / "checkpoint").exists()  # stopped before any training
+
+
+def test_max_seconds_stops_training_early_and_records_where(tmp_path):
+    full = run.run_job(job_config(), tmp_path / "full")["train"]
+    cut = run.run_job(job_config("train.max_seconds=1e-9"), tmp_path / "cut")["train"]  # stops after step 1
+    assert full["steps"] == 40 and full["stopped_at_step"] is None and len(full["loss_curve"]) == 4
+    assert cut["steps"] == 1 and cut["stopped_at_step"] == 1 and [s for s, _ in cut["loss_curve"]] == [1]
+    assert cut["initial_loss"] == cut["final_loss"]  # one logged point: the first step's loss
+    assert cut["tokens"] * 20 < full["tokens"]
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "soon", "true"])
+def test_bad_max_seconds_is_a_config_error_before_training(value, tmp_path):
+    with pytest.raises(ConfigError, match=r"train.max_seconds=.*accepted: null \(no limit\) or a number of seconds > 0"):
+        run.run_job(job_config(f"train.max_seconds={value}"), tmp_path / "bad")
+    assert not (tmp_path / "bad" / "checkpoint").exists()

@@ -109,11 +109,12 @@ def test_conv_embed_starts_as_the_plain_model_and_is_causal():
     assert any(p is conv.conv.weight for p in model.parameters())  # trained with the rest
 
 
-def test_no_rope_makes_attention_blind_to_positions():
+@pytest.mark.parametrize("base", ["qwen3_next:F:recipe:1e-3", "llama:F:transformers:1e-3"])
+def test_no_rope_makes_attention_blind_to_positions(base):
     x = torch.randint(4, 20, (2, 9))
     stretched = torch.arange(9).expand(2, 9) * 5  # every distance times 5: RoPE scores change, NoPE ones cannot
     for switch, blind in (("", False), (":no_rope", True)):
-        model = _probe("qwen3_next:F:recipe:1e-3" + switch)
+        model = _probe(base + switch)
         with torch.no_grad():
             same = torch.allclose(model(x).logits, model(x, position_ids=stretched).logits, atol=1e-5)
         assert same == blind
@@ -123,6 +124,23 @@ def test_full_rope_rotates_every_head_dimension():
     rotated = {switch: _probe("qwen3_next:F:recipe:1e-3" + switch).model.rotary_emb.inv_freq.numel() * 2
                for switch in ("", ":full_rope")}
     assert rotated == {"": 16, ":full_rope": 64}  # Qwen3-Next's partial_rotary_factor 0.25 of head_dim 64, then all
+
+
+def test_rope_theta_sets_the_base_frequency():
+    for setting, theta in (("", 10_000.0), (":rope_theta=1e7", 1e7)):
+        inv_freq = _probe("qwen3_next:F:recipe:1e-3" + setting).model.rotary_emb.inv_freq
+        assert inv_freq[1].item() == pytest.approx(theta ** (-2 / 16), rel=1e-5)  # 16 rotated dims
+
+
+def test_llama_control_is_plain_attention_and_refuses_other_patterns():
+    model = _probe("llama:F:transformers:1e-3")
+    assert type(model).__name__ == "LlamaForCausalLM" and model.config.num_hidden_layers == ARGS.layers
+    assert model.model.rotary_emb.inv_freq.numel() * 2 == 64  # RoPE on the whole head
+    for bad in ("llama:L:transformers:1e-3", "llama:F:recipe:1e-3"):
+        with pytest.raises(SystemExit, match="llama control is pattern F with init transformers"):
+            _probe(bad)
+    with pytest.raises(SystemExit, match="no rotary embedding"):
+        _probe("kimi_linear:F:recipe:1e-3:rope_theta=1e6")
 
 
 def test_no_qk_norm_makes_attention_scores_depend_on_the_key_scale():

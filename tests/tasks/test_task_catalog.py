@@ -17,7 +17,7 @@ N = 4
 
 # for every knob of every built-in task: a valid value other than the default
 ALTERNATIVES = {
-    "mqar": {"n_pairs": 4, "n_queries": 2, "n_keys": 32, "n_values": 16, "distractors": 8},
+    "mqar": {"n_pairs": 4, "n_queries": 2, "n_keys": 32, "n_values": 16, "distractors": 8, "filler": "blank"},
     "fact_recall": {"n_facts": 6, "n_questions": 1, "updates": 2, "n_cities": 4},
     "one_fact_qa": {"n_facts": 3, "n_colors": 4},
     "arith_step": {"max_operand": 20, "op": "times", "speakers": 0},
@@ -41,7 +41,7 @@ ALTERNATIVES = {
 
 # bad knob values; the first key of each dict is the bad one and must be named in the message
 INVALID = {
-    "mqar": [{"n_pairs": 0}],
+    "mqar": [{"n_pairs": 0}, {"filler": "zeros"}],
     "fact_recall": [{"n_facts": 0}],
     "one_fact_qa": [{"n_colors": 1}],
     "arith_step": [{"max_operand": 0}, {"op": "divide"}, {"speakers": 33}],

@@ -39,3 +39,15 @@ def test_suite_loads_and_generates(path):
     for task in suite.tasks:
         examples = task.generate(2, 0, "test")
         assert all(task.score(e, [e["messages"][t]["content"] for t in e["scored_turns"]]) == 1.0 for e in examples)
+
+
+def test_mqar_base_is_16_pairs_in_256_tokens_with_a_blank_gap():
+    from models.tokenizer import build_probe_tokenizer, chat_ids
+
+    suite = Suite.from_config(OmegaConf.load(Path(__file__).resolve().parents[2] / "conf" / "suite" / "mqar_base.yaml"))
+    (task,) = suite.tasks
+    tokenizer = build_probe_tokenizer(task.vocabulary())
+    for example in task.generate(3, 0, "test"):
+        assert len(chat_ids(tokenizer, example["messages"])) == 256
+        gap = example["messages"][0]["content"].split(" noise : ")[1].split(" . ")[0].split()
+        assert gap == ["blank"] * 147
