@@ -30,8 +30,8 @@ from harness.train import train
 logger = logging.getLogger(__name__)
 SELECTION = "highest validation accuracy (mean over tasks); ties: lower final training loss, then lower lr"
 ACCEPTED = "accepted: null (train once at train.lr) or a list of distinct positive rates, e.g. train.lr_grid='[3e-4,1e-3,3e-3]'"
-TRAIN_KEYS = ("max_steps", "max_seconds", "batch_size", "warmup_steps", "weight_decay", "grad_clip", "log_every", "n_examples",
-              "precision")  # a resumed grid's finished runs count only if these (and the seed) are unchanged
+TRAIN_KEYS = ("max_steps", "max_seconds", "val_every", "batch_size", "warmup_steps", "weight_decay", "grad_clip",
+              "log_every", "n_examples", "precision")  # a resumed grid's finished runs count only if these (and the seed) are unchanged
 
 
 def check_lr_grid(train_cfg) -> list[float] | None:
@@ -78,13 +78,20 @@ def val_accuracy(validation: dict[str, dict]) -> float:
 
 
 def add_validation(summary: dict, validation: dict[str, dict] | None) -> dict:
-    """Validation accuracy of the trained probe into its summary: overall, per task, and as the point
-    [[steps, accuracy]] of the validation curve (scored once, at the end of training)."""
+    """Validation accuracy of the trained probe into its summary: overall, per task, and as the last point
+    [[steps, accuracy]] of the validation curve (after the points taken during training with train.val_every)."""
     if validation:
         summary["val_accuracy"] = val_accuracy(validation)
         summary["val_accuracy_tasks"] = {t: v["score"] for t, v in validation.items()}
-        summary["val_curve"] = [[summary.get("steps"), summary["val_accuracy"]]]
+        steps = summary.get("steps")
+        during = [p for p in summary.get("val_curve") or [] if p[0] != steps]  # a reused checkpoint has the end point
+        summary["val_curve"] = during + [[steps, summary["val_accuracy"]]]
     return summary
+
+
+def _during(validate, cfg):
+    """The accuracy-only validation `train` scores every train.val_every steps (None without either)."""
+    return (lambda model: val_accuracy(validate(model))) if validate is not None and cfg.get("val_every") else None
 
 
 def train_probe(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed: int, device, ckpt,
@@ -110,7 +117,8 @@ def train_probe(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *,
         validation = validate(model) if validate else None
     elif grid is None:
         bar = progress(cfg.max_steps, f"train {name}") if progress else None
-        summary = train(model, tokenizer, train_examples, cfg, seed=seed, device=device, log=log, progress=bar)
+        summary = train(model, tokenizer, train_examples, cfg, seed=seed, device=device, log=log, progress=bar,
+                        validate=_during(validate, cfg))
         if bar is not None:
             bar.close()
         record_convergence(summary)
@@ -143,7 +151,7 @@ def _train_grid(model, tokenizer, train_examples, cfg, grid, *, seed, device, ck
         torch.manual_seed(seed)
         bar = progress(cfg.max_steps, f"train {tag}") if progress else None
         summary = train(model, tokenizer, train_examples, OmegaConf.merge(cfg, {"lr": lr}), seed=seed, device=device,
-                        log=_offset_log(log, i, int(cfg.max_steps), lr), progress=bar)
+                        log=_offset_log(log, i, int(cfg.max_steps), lr), progress=bar, validate=_during(validate, cfg))
         if bar is not None:
             bar.close()
         validation = validate(model)

@@ -23,7 +23,7 @@ from harness.errors import ConfigError
 from harness.gaps import BASELINE_DIR
 from harness import lm_eval_run
 from harness.lr_grid import check_lr_grid, train_probe
-from harness.train import check_max_seconds
+from harness.train import check_train_config
 from harness.protocol import did_not_train
 from harness.evaluate import check_eval_config, evaluate
 from models.tokenizer import build_probe_tokenizer
@@ -118,7 +118,7 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
     models.validate(cfg.model)
     check_eval_config(cfg.eval)  # a bad eval.multi_turn fails before training, not after
     check_lr_grid(cfg.train)  # so does a bad train.lr_grid
-    check_max_seconds(cfg.train)  # and a bad train.max_seconds
+    check_train_config(cfg.train)  # and a bad train.max_seconds or train.val_every
     pretrained = models.is_pretrained(cfg.model)
     if pretrained and cfg.model.get("baseline_path") is not None:  # the named baseline first, into <job>/baseline/
         run_job(OmegaConf.merge(cfg, {"model": {"path": cfg.model.baseline_path, "baseline_path": None}}), job_dir / BASELINE_DIR)

@@ -51,12 +51,16 @@ def param_groups(model, weight_decay: float):
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-def check_max_seconds(train_cfg) -> float | None:
-    """train.max_seconds as given (None: no limit); anything but null or a positive number is a ConfigError."""
-    limit = train_cfg.get("max_seconds")
+def check_train_config(train_cfg) -> tuple[float | None, int | None]:
+    """(train.max_seconds, train.val_every) as given (None: no limit / validation at the end only); anything but
+    null or a positive number (an integer for val_every) is a ConfigError with one line."""
+    limit, every = train_cfg.get("max_seconds"), train_cfg.get("val_every")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0):
         raise ConfigError(f"train.max_seconds={limit!r}; accepted: null (no limit) or a number of seconds > 0")
-    return limit
+    if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
+        raise ConfigError(f"train.val_every={every!r}; accepted: null (validate once, after training) or an integer "
+                          ">= 1 (steps between validation points)")
+    return limit, every
 
 
 def _log_point(curve, window, step, first_loss, opt, tokens, t0, log):
@@ -69,14 +73,18 @@ def _log_point(curve, window, step, first_loss, opt, tokens, t0, log):
     return mean if first_loss is None else first_loss
 
 
-def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed: int, device, log=None, progress=None) -> dict:
+def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed: int, device, log=None, progress=None,
+          validate=None) -> dict:
     """Train in place. `cfg` has max_steps, batch_size, lr, warmup_steps, weight_decay, grad_clip, log_every and
-    optionally max_seconds (stop after the first step that ends past it; the schedule stays the max_steps one).
+    optionally max_seconds (stop after the first step that ends past it; the schedule stays the max_steps one) and
+    val_every (every that many steps, `validate(model) -> accuracy` is scored, except at the last step, which the
+    caller scores; its time is not training time).
 
     Returns a summary: steps (those run), tokens, seconds, initial/final loss (mean of the first/last `log_every`
-    steps), the loss curve [[step, loss], ...] and stopped_at_step (None unless max_seconds stopped it early).
+    steps), the loss curve [[step, loss], ...], the validation points [[step, accuracy], ...] taken during training
+    (`val_curve`, with `validate` and val_every) and stopped_at_step (None unless max_seconds stopped it early).
     """
-    max_seconds = check_max_seconds(cfg)
+    max_seconds, val_every = check_train_config(cfg)
     encoded = encode_examples(tokenizer, train_examples)
     names = sorted(encoded)
     rng = random.Random(seed)
@@ -86,9 +94,9 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
     opt = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.95))
     curve, window = [], []
     tokens, t0 = 0, time.time()
-    first_loss, stopped = None, None
+    first_loss, stopped, val_curve, val_seconds = None, None, [], 0.0
     for step in range(cfg.max_steps):
-        if max_seconds and step and time.time() - t0 > max_seconds:  # a job time limit, not the step budget, ended it
+        if max_seconds and step and time.time() - t0 - val_seconds > max_seconds:  # a job time limit ended it
             stopped = step
             break
         batch = [encoded[names[rng.randrange(len(names))]] for _ in range(cfg.batch_size)]
@@ -107,12 +115,20 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
         if len(window) == cfg.log_every or step == cfg.max_steps - 1:
             first_loss = _log_point(curve, window, step + 1, first_loss, opt, tokens, t0, log)
             window = []
+        if validate is not None and val_every and (step + 1) % val_every == 0 and step + 1 < cfg.max_steps:
+            t_val = time.time()
+            model.eval()
+            val_curve.append([step + 1, validate(model)])
+            model.train()
+            val_seconds += time.time() - t_val
+            if log is not None:
+                log({"val/accuracy": val_curve[-1][1]}, step=step + 1)
         if progress is not None:
             progress.update(1)
             progress.set_postfix(loss=f"{loss.item():.3f}")
     if stopped is not None and window:  # the steps since the last logged point
         first_loss = _log_point(curve, window, stopped, first_loss, opt, tokens, t0, log)
-    seconds = time.time() - t0
+    seconds = time.time() - t0 - val_seconds
     model.eval()
     return {
         "steps": stopped if stopped is not None else cfg.max_steps,
@@ -126,4 +142,5 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
         "initial_loss": first_loss,
         "final_loss": curve[-1][1] if curve else None,
         "loss_curve": curve,
+        **({"val_curve": val_curve} if val_curve else {}),
     }
