@@ -4,9 +4,10 @@ The harness's own tasks are chat transcripts; this script isolates the mixer and
 task DESIGN §4 measured (keys, values, distractors, queries as raw tokens), with the models the harness builds.
 
     python -m harness.mqar_probe OUT.jsonl RUN [RUN ...] [--d 512 --layers 8 ...]
-    RUN = family:pattern:init:lr[:opt...]   init = recipe | transformers;  family = a model family, or llama (an
-          outside control, diagnosis only: transformers' plain Llama, pattern F, init transformers);  opt = wd_all (decay every parameter,
-          as DESIGN's reference script did) | fp32 (no bf16 autocast) | NAME=VALUE (overrides --NAME for this run)
+    RUN = family:pattern:init:lr[:opt...]   init = recipe | transformers;  family = a model family, or llama
+          (an outside control, diagnosis only: transformers' plain Llama, pattern F, init transformers)
+          opt = wd_all (decay every parameter, as DESIGN's reference script did) | fp32 (no bf16 autocast)
+          | NAME=VALUE (overrides --NAME for this run)
           | slow_dt (diagnosis only: dt ~ logU(1e-4, 1e-3), slower initial decay)
           | no_decay (diagnosis only: A = e^-30 and frozen, so the gated delta rule / KDA decays nothing)
           | fixed_gate (diagnosis only: Qwen3-Next's output gate held at 0.5, not learned)
@@ -116,6 +117,19 @@ def parse(spec: str, a) -> tuple[str, str, str, float, list[str], argparse.Names
     return family_name, pattern, init, float(lr), opts, a
 
 
+def _named(type_name: str):
+    return lambda module: type(module).__name__ == type_name
+
+
+def _targets(model, switch: str, matches) -> list:
+    """The modules a diagnosis switch changes; a switch that matches none in this model stops the run (one line)."""
+    found = [m for m in model.modules() if matches(m)]
+    if not found:
+        raise SystemExit(f"mqar_probe: switch {switch!r} changes nothing in {type(model).__name__} (it has no layer "
+                         "it applies to); accepted: switches for this model's layers, see --help")
+    return found
+
+
 def build(family_name: str, pattern: str, init: str, opts: list[str], a):
     """The probe of one run, initialised (recipe or transformers) and with the diagnosis options applied."""
     preset = Preset(hidden=a.d, layers=a.layers, heads=a.d // 64, head_dim=64)
@@ -129,9 +143,10 @@ def build(family_name: str, pattern: str, init: str, opts: list[str], a):
     else:
         family = get_family(family_name)
         config = family.hf_config(pattern, preset, vocab, int(a.d * 3), pad_token_id=0)
+    if (a.rope_theta or "full_rope" in opts or "no_rope" in opts) and not getattr(config, "rope_parameters", None):
+        raise SystemExit(f"mqar_probe: a RoPE switch or setting given, but {family_name}'s attention has no rotary "
+                         "embedding")
     if a.rope_theta:  # diagnosis only: the attention layers' RoPE base frequency
-        if not getattr(config, "rope_parameters", None):
-            raise SystemExit(f"mqar_probe: rope_theta set, but {family_name}'s attention has no rotary embedding")
         config.rope_parameters["rope_theta"] = a.rope_theta
     if "full_rope" in opts:  # diagnosis only: RoPE on every query/key dimension (Qwen3-Next rotates a quarter)
         config.rope_parameters["partial_rotary_factor"] = 1.0
@@ -140,24 +155,20 @@ def build(family_name: str, pattern: str, init: str, opts: list[str], a):
     if init == "recipe":
         family.init_probe(model, torch.Generator().manual_seed(a.seed))
     if "slow_dt" in opts:  # diagnosis only: dt ~ logU(1e-4, 1e-3) instead of (1e-3, 1e-1): slower initial decay
-        for module in model.modules():
-            if hasattr(module, "dt_bias") and hasattr(module, "A_log"):
+        for module in _targets(model, "slow_dt", lambda m: hasattr(m, "dt_bias") and hasattr(m, "A_log")):
                 u = torch.rand(module.dt_bias.shape, generator=torch.Generator().manual_seed(0))
                 dt = torch.exp(u * (math.log(1e-3) - math.log(1e-4)) + math.log(1e-4))
                 module.dt_bias.data.copy_(dt + torch.log(-torch.expm1(-dt)))
     if "no_decay" in opts:  # diagnosis only: e^g = 1 in every linear layer (plain delta rule), A frozen at ~0
-        for module in model.modules():
-            if hasattr(module, "A_log"):
+        for module in _targets(model, "no_decay", lambda m: hasattr(m, "A_log")):
                 module.A_log.data.fill_(-30.0)
                 module.A_log.requires_grad_(False)
     if "fixed_gate" in opts:  # diagnosis only: Qwen3-Next's output gate held at sigmoid(0) = 0.5 (no learned gate)
-        for module in model.modules():
-            if type(module).__name__ == "Qwen3NextRMSNormGated":
+        for module in _targets(model, "fixed_gate", _named("Qwen3NextRMSNormGated")):
                 module.activation = "sigmoid"
                 module.forward = (lambda f: lambda hidden, gate: f(hidden, torch.zeros_like(gate)))(module.forward)
     if "fixed_attn_gate" in opts:  # diagnosis only: q_proj's gate rows (per head: query dims, then gate dims) at 0
-        for module in model.modules():
-            if type(module).__name__ == "Qwen3NextAttention":
+        for module in _targets(model, "fixed_attn_gate", _named("Qwen3NextAttention")):
                 weight, d = module.q_proj.weight, module.head_dim
                 rows = (torch.arange(weight.shape[0]) % (2 * d) >= d)[:, None]
                 weight.data.masked_fill_(rows, 0.0)
@@ -166,14 +177,12 @@ def build(family_name: str, pattern: str, init: str, opts: list[str], a):
         model.model.rotary_emb.register_forward_hook(lambda m, i, cos_sin: (torch.ones_like(cos_sin[0]),
                                                                             torch.zeros_like(cos_sin[1])))
     if "no_qk_norm" in opts:
-        for module in model.modules():
-            if type(module).__name__ == "Qwen3NextAttention":
+        for module in _targets(model, "no_qk_norm", _named("Qwen3NextAttention")):
                 module.q_norm, module.k_norm = torch.nn.Identity(), torch.nn.Identity()
     if "conv_embed" in opts:
         model.model.embed_tokens = ConvEmbedding(model.model.embed_tokens)
     if "sigmoid_gate" in opts:
-        for module in model.modules():
-            if type(module).__name__ == "Qwen3NextRMSNormGated":
+        for module in _targets(model, "sigmoid_gate", _named("Qwen3NextRMSNormGated")):
                 module.activation = "sigmoid"
     return model
 

@@ -64,7 +64,8 @@ def check_train_config(train_cfg) -> tuple[float | None, int | None]:
 
 
 def _log_point(curve, window, step, first_loss, opt, tokens, t0, log):
-    """Appends [step, mean loss of `window`] to `curve` (and to the logger); returns the run's first logged loss."""
+    """Appends [step, mean loss of `window`] to `curve` (and to the logger, with tokens/s since `t0`, the start
+    shifted by the time spent validating); returns the run's first logged loss."""
     mean = sum(window) / len(window)
     curve.append([step, mean])
     if log is not None:
@@ -113,7 +114,7 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
         tokens += int(mask.sum())
         window.append(loss.item())
         if len(window) == cfg.log_every or step == cfg.max_steps - 1:
-            first_loss = _log_point(curve, window, step + 1, first_loss, opt, tokens, t0, log)
+            first_loss = _log_point(curve, window, step + 1, first_loss, opt, tokens, t0 + val_seconds, log)
             window = []
         if validate is not None and val_every and (step + 1) % val_every == 0 and step + 1 < cfg.max_steps:
             t_val = time.time()
@@ -127,7 +128,7 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
             progress.update(1)
             progress.set_postfix(loss=f"{loss.item():.3f}")
     if stopped is not None and window:  # the steps since the last logged point
-        first_loss = _log_point(curve, window, stopped, first_loss, opt, tokens, t0, log)
+        first_loss = _log_point(curve, window, stopped, first_loss, opt, tokens, t0 + val_seconds, log)
     seconds = time.time() - t0 - val_seconds
     model.eval()
     return {

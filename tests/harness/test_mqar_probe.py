@@ -139,8 +139,16 @@ def test_llama_control_is_plain_attention_and_refuses_other_patterns():
     for bad in ("llama:L:transformers:1e-3", "llama:F:recipe:1e-3"):
         with pytest.raises(SystemExit, match="llama control is pattern F with init transformers"):
             _probe(bad)
-    with pytest.raises(SystemExit, match="no rotary embedding"):
-        _probe("kimi_linear:F:recipe:1e-3:rope_theta=1e6")
+    for bad in ("kimi_linear:F:recipe:1e-3:rope_theta=1e6", "kimi_linear:F:recipe:1e-3:no_rope"):
+        with pytest.raises(SystemExit, match="has no rotary embedding"):
+            _probe(bad)
+
+
+@pytest.mark.parametrize("spec", ["llama:F:transformers:1e-3:fixed_attn_gate", "kimi_linear:L:recipe:1e-3:fixed_gate",
+                                  "qwen3_next:F:recipe:1e-3:slow_dt"])
+def test_a_switch_that_changes_nothing_stops_the_run(spec):
+    with pytest.raises(SystemExit, match=f"switch '{spec.rsplit(':', 1)[1]}' changes nothing"):
+        _probe(spec)
 
 
 def test_no_qk_norm_makes_attention_scores_depend_on_the_key_scale():
