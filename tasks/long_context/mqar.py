@@ -27,6 +27,7 @@ class MQAR(Task):
     version = 2
     description = "recall the values of several keys from a list of key-value pairs"
     follows = "Zoology MQAR"
+    added_knobs = ("filler",)  # filler=keys draws the same examples as before the knob existed
 
     @dataclasses.dataclass(frozen=True)
     class Knobs:

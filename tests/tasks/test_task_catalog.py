@@ -203,3 +203,15 @@ def test_generation_is_identical_across_processes():
         out = subprocess.run([sys.executable, "-c", _DIGEST], cwd=root, env=env, capture_output=True, text=True, check=True)
         digests.add(out.stdout.strip())
     assert len(digests) == 1
+
+
+def test_a_knob_added_later_keeps_the_default_data_stream():
+    """mqar's `filler` came after its data were published: at its default the fingerprint (and so every example and
+    cache key) is what it was without the knob; another value gives another stream."""
+    import hashlib
+
+    task = build("mqar")
+    before = {k: v for k, v in task.knob_dict().items() if k != "filler"}  # the knob dict of task version 2 before
+    assert task.fingerprint() == hashlib.sha256(json.dumps(["mqar", 2, before], sort_keys=True).encode()).hexdigest()[:16]
+    assert build("mqar", filler="blank").fingerprint() != task.fingerprint()
+    assert build("mqar", filler="blank").generate(2, 0, "test") != task.generate(2, 0, "test")
