@@ -133,16 +133,16 @@ def _targets(model, switch: str, matches) -> list:
 def build(family_name: str, pattern: str, init: str, opts: list[str], a):
     """The probe of one run, initialised (recipe or transformers) and with the diagnosis options applied."""
     preset = Preset(hidden=a.d, layers=a.layers, heads=a.d // 64, head_dim=64)
-    vocab = 4 + a.keys + a.values
+    vocab, intermediate = 4 + a.keys + a.values, int(a.d * 3)
     if family_name == "llama":  # outside control, diagnosis only: transformers' plain Llama (full RoPE, no gate/QK-norm)
         if pattern != "F" or init != "transformers":
             raise SystemExit(f"mqar_probe: the llama control is pattern F with init transformers; got {pattern}:{init}")
         family = None
-        config = AutoConfig.for_model("llama", **preset.trunk(vocab, int(a.d * 3), {"pad_token_id": 0}),
+        config = AutoConfig.for_model("llama", **preset.trunk(vocab, intermediate, {"pad_token_id": 0}),
                                       num_key_value_heads=preset.heads, head_dim=preset.head_dim)
     else:
         family = get_family(family_name)
-        config = family.hf_config(pattern, preset, vocab, int(a.d * 3), pad_token_id=0)
+        config = family.hf_config(pattern, preset, vocab, intermediate, pad_token_id=0)
     if (a.rope_theta or "full_rope" in opts or "no_rope" in opts) and not getattr(config, "rope_parameters", None):
         raise SystemExit(f"mqar_probe: a RoPE switch or setting given, but {family_name}'s attention has no rotary "
                          "embedding")

@@ -213,5 +213,7 @@ def test_a_knob_added_later_keeps_the_default_data_stream():
     task = build("mqar")
     before = {k: v for k, v in task.knob_dict().items() if k != "filler"}  # the knob dict of task version 2 before
     assert task.fingerprint() == hashlib.sha256(json.dumps(["mqar", 2, before], sort_keys=True).encode()).hexdigest()[:16]
+    # the quick suite's mqar, fingerprinted by the code before the knob existed (commit b10c0c5)
+    assert build("mqar", n_pairs=8, n_keys=64, n_values=64).fingerprint() == "9db090a84f823f39"
     assert build("mqar", filler="blank").fingerprint() != task.fingerprint()
     assert build("mqar", filler="blank").generate(2, 0, "test") != task.generate(2, 0, "test")
