@@ -26,6 +26,7 @@ from harness.generate import greedy
 from harness.static_decode import check_mode, release
 from models.tokenizer import chat_ids
 from tasks.base import example_hash
+from tasks.data import answer_budgets
 from tasks.multi_turn.pass_k import pass_at_k, pass_hat_k
 
 MODES = ("teacher_forced", "interactive")
@@ -52,18 +53,20 @@ def _text(tokenizer, ids: list[int]) -> str:
     return tokenizer.decode(ids, skip_special_tokens=True).strip()
 
 
-def teacher_forced_episode(model, tokenizer, task, ex: dict, cfg, stop: set[int], progress=None, **sampling) -> dict:
+def teacher_forced_episode(model, tokenizer, task, ex: dict, cfg, stop: set[int], progress=None, *, max_new_tokens: int,
+                           **sampling) -> dict:
     """Outputs for every scored turn of `ex` from the gold history, one cache for the whole transcript."""
     conv, outs = Conversation(model, decode=cfg.get("decode", "auto")), []
     for t in ex["scored_turns"]:
         conv.extend_to(chat_ids(tokenizer, ex["messages"][:t], add_generation_prompt=True))
-        outs.append(_text(tokenizer, conv.generate(max_new_tokens=cfg.max_new_tokens, stop_ids=stop, **sampling)))
+        outs.append(_text(tokenizer, conv.generate(max_new_tokens=max_new_tokens, stop_ids=stop, **sampling)))
         if progress is not None:
             progress.update(1)
     return {"outputs": outs, "tokens_run": conv.tokens_run, "reprefills": conv.reprefills}
 
 
-def interactive_episode(model, tokenizer, task, ex: dict, cfg, stop: set[int], progress=None, **sampling) -> dict:
+def interactive_episode(model, tokenizer, task, ex: dict, cfg, stop: set[int], progress=None, *, max_new_tokens: int,
+                        **sampling) -> dict:
     """Outputs and transcript of `ex` played with the model's own answers (and the environment's results)."""
     env = task.environment(ex) if hasattr(task, "environment") else None
     max_turns = cfg.get("max_turns", None)
@@ -75,7 +78,7 @@ def interactive_episode(model, tokenizer, task, ex: dict, cfg, stop: set[int], p
                 del history[seen:]  # the transcript ends with what the model saw: its last answer and tool result
                 break
             conv.extend_to(chat_ids(tokenizer, history, add_generation_prompt=True))
-            outs.append(_text(tokenizer, conv.generate(max_new_tokens=cfg.max_new_tokens, stop_ids=stop, **sampling)))
+            outs.append(_text(tokenizer, conv.generate(max_new_tokens=max_new_tokens, stop_ids=stop, **sampling)))
             history.append({"role": "assistant", "content": outs[-1]})
             seen = len(history)
             if progress is not None:
@@ -122,16 +125,19 @@ def evaluate(model, tokenizer, tasks: dict, test_examples: dict[str, list[dict]]
     n_turns = sum(len(ex["scored_turns"]) * (k if multi(ex) else 1) for exs in test_examples.values() for ex in exs)
     progress = progress_factory(n_turns, "generate") if progress_factory else None
 
-    # one scored turn: batched, left-padded greedy over all such examples
-    prompts, where = [], []
-    for name, examples in test_examples.items():
-        for e_i, ex in enumerate(examples):
-            if not multi(ex):
-                prompts.append(chat_ids(tokenizer, ex["messages"][: ex["scored_turns"][0]], add_generation_prompt=True))
-                where.append((name, e_i))
-    outputs = greedy(model, prompts, max_new_tokens=cfg.max_new_tokens, stop_ids=stop, pad_id=tokenizer.pad_token_id,
-                     batch_size=cfg.batch_size, progress=progress, decode=cfg.get("decode", "auto"))
-    played: dict[tuple[str, int], list[dict]] = {key: [{"outputs": [_text(tokenizer, ids)]}] for key, ids in zip(where, outputs)}
+    budget = answer_budgets(tokenizer, test_examples, cfg.max_new_tokens)
+    # one scored turn: batched, left-padded greedy over all such examples (one pass per distinct answer budget)
+    played: dict[tuple[str, int], list[dict]] = {}
+    for n_new in sorted(set(budget.values())):
+        prompts, where = [], []
+        for name, examples in test_examples.items():
+            for e_i, ex in enumerate(examples):
+                if not multi(ex) and budget[name] == n_new:
+                    prompts.append(chat_ids(tokenizer, ex["messages"][: ex["scored_turns"][0]], add_generation_prompt=True))
+                    where.append((name, e_i))
+        outputs = greedy(model, prompts, max_new_tokens=n_new, stop_ids=stop, pad_id=tokenizer.pad_token_id,
+                         batch_size=cfg.batch_size, progress=progress, decode=cfg.get("decode", "auto"))
+        played |= {key: [{"outputs": [_text(tokenizer, ids)]}] for key, ids in zip(where, outputs)}
 
     # several scored turns: one conversation each (k of them when sampling), with cache reuse
     episode = interactive_episode if mode == "interactive" else teacher_forced_episode
@@ -140,10 +146,12 @@ def evaluate(model, tokenizer, tasks: dict, test_examples: dict[str, list[dict]]
             if not multi(ex):
                 continue
             if k == 1:
-                played[(name, e_i)] = [episode(model, tokenizer, tasks[name], ex, cfg, stop, progress)]
+                played[(name, e_i)] = [episode(model, tokenizer, tasks[name], ex, cfg, stop, progress,
+                                               max_new_tokens=budget[name])]
             else:
                 played[(name, e_i)] = [
-                    episode(model, tokenizer, tasks[name], ex, cfg, stop, progress, temperature=float(cfg.get("temperature", 1.0)),
+                    episode(model, tokenizer, tasks[name], ex, cfg, stop, progress, max_new_tokens=budget[name],
+                            temperature=float(cfg.get("temperature", 1.0)),
                             generator=torch.Generator().manual_seed(_sample_seed(ex, s)))
                     for s in range(k)
                 ]

@@ -119,7 +119,7 @@ def train_probe(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *,
     elif grid is None:
         bar = progress(cfg.max_steps, f"train {name}") if progress else None
         summary = train(model, tokenizer, train_examples, cfg, seed=seed, device=device, log=log, progress=bar,
-                        validate=_during(validate, cfg))
+                        validate=_during(validate, cfg), name=name)
         if bar is not None:
             bar.close()
         record_convergence(summary)
@@ -152,7 +152,8 @@ def _train_grid(model, tokenizer, train_examples, cfg, grid, *, seed, device, ck
         torch.manual_seed(seed)
         bar = progress(cfg.max_steps, f"train {tag}") if progress else None
         summary = train(model, tokenizer, train_examples, OmegaConf.merge(cfg, {"lr": lr}), seed=seed, device=device,
-                        log=_offset_log(log, i, int(cfg.max_steps), lr), progress=bar, validate=_during(validate, cfg))
+                        log=_offset_log(log, i, int(cfg.max_steps), lr), progress=bar, validate=_during(validate, cfg),
+                        name=tag)
         if bar is not None:
             bar.close()
         validation = validate(model)

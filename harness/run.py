@@ -28,7 +28,7 @@ from harness.protocol import did_not_train
 from harness.evaluate import check_eval_config, evaluate
 from models.tokenizer import build_probe_tokenizer
 from tasks.base import words
-from tasks.data import Suite, load_splits
+from tasks.data import Suite, answer_budgets, load_splits
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint"
@@ -159,6 +159,8 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
                            cfg.eval, progress_factory=progress)
         eval_seconds = time.time() - t_eval
         tasks, categories = summarize(suite, records)
+        for alias, n in answer_budgets(tokenizer, {k: v["test"] for k, v in data.items()}, cfg.eval.max_new_tokens).items():
+            tasks[alias]["max_new_tokens"] = n  # as generated (harness/evaluate.py)
         lm_eval_info = (lm_eval_run.run(lm_eval_plan, model, tokenizer, cfg, suite, job_dir, data, records, tasks, categories)
                         if lm_eval_plan else None)  # adds lm_eval/<task> records, tasks and the lm_eval category
         results = {

@@ -6,6 +6,7 @@ assistant content and its end token (Zoology/MAD-style probes on chat transcript
 """
 from __future__ import annotations
 
+import logging
 import math
 import random
 import time
@@ -14,6 +15,8 @@ import torch
 
 from harness.errors import ConfigError
 from models.tokenizer import encode_chats
+
+logger = logging.getLogger(__name__)
 
 
 def encode_examples(tokenizer, examples: dict[str, list[dict]]) -> dict[str, list[tuple[list[int], list[bool]]]]:
@@ -63,29 +66,35 @@ def check_train_config(train_cfg) -> tuple[float | None, int | None]:
     return limit, every
 
 
-def _log_point(curve, window, step, first_loss, opt, tokens, t0, log):
-    """Appends [step, mean loss of `window`] to `curve` (and to the logger, with tokens/s since `t0`, the start
-    shifted by the time spent validating); returns the run's first logged loss."""
+def _log_point(curve, window, step, first_loss, opt, tokens, t0, log, echo: str | None = None):
+    """Appends [step, mean loss of `window`] to `curve` (and to the tracker, with tokens/s since `t0`, the start
+    shifted by the time spent validating); with `echo` (a run's name, when no progress bar shows: a batch job's log
+    file, CI) also one log line. Returns the run's first logged loss."""
     mean = sum(window) / len(window)
     curve.append([step, mean])
+    seconds = max(time.time() - t0, 1e-9)
     if log is not None:
-        log({"train/loss": mean, "train/lr": opt.param_groups[0]["lr"],
-             "train/tokens_per_s": tokens / max(time.time() - t0, 1e-9)}, step=step)
+        log({"train/loss": mean, "train/lr": opt.param_groups[0]["lr"], "train/tokens_per_s": tokens / seconds}, step=step)
+    if echo is not None:
+        logger.info("%s step %d: loss %.4f, lr %.3g, %.1f steps/s, %.0f tokens/s, %.0f s", echo, step, mean,
+                    opt.param_groups[0]["lr"], step / seconds, tokens / seconds, seconds)
     return mean if first_loss is None else first_loss
 
 
 def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed: int, device, log=None, progress=None,
-          validate=None) -> dict:
+          validate=None, name: str = "probe") -> dict:
     """Train in place. `cfg` has max_steps, batch_size, lr, warmup_steps, weight_decay, grad_clip, log_every and
     optionally max_seconds (stop after the first step that ends past it; the schedule stays the max_steps one) and
     val_every (every that many steps, `validate(model) -> accuracy` is scored, except at the last step, which the
-    caller scores; its time is not training time).
+    caller scores; its time is not training time). Without a showing progress bar, each logged point and validation
+    point is also a log line, prefixed with `name`.
 
     Returns a summary: steps (those run), tokens, seconds, initial/final loss (mean of the first/last `log_every`
     steps), the loss curve [[step, loss], ...], the validation points [[step, accuracy], ...] taken during training
     (`val_curve`, with `validate` and val_every) and stopped_at_step (None unless max_seconds stopped it early).
     """
     max_seconds, val_every = check_train_config(cfg)
+    echo = name if progress is None or getattr(progress, "disable", False) else None
     encoded = encode_examples(tokenizer, train_examples)
     names = sorted(encoded)
     rng = random.Random(seed)
@@ -114,12 +123,14 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
         tokens += int(mask.sum())
         window.append(loss.item())
         if len(window) == cfg.log_every or step == cfg.max_steps - 1:
-            first_loss = _log_point(curve, window, step + 1, first_loss, opt, tokens, t0 + val_seconds, log)
+            first_loss = _log_point(curve, window, step + 1, first_loss, opt, tokens, t0 + val_seconds, log, echo)
             window = []
         if validate is not None and val_every and (step + 1) % val_every == 0 and step + 1 < cfg.max_steps:
             t_val = time.time()
             model.eval()
             val_curve.append([step + 1, validate(model)])
+            if echo is not None:
+                logger.info("%s step %d: validation accuracy %.1f%%", echo, step + 1, 100 * val_curve[-1][1])
             model.train()
             val_seconds += time.time() - t_val
             if log is not None:
@@ -128,7 +139,7 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
             progress.update(1)
             progress.set_postfix(loss=f"{loss.item():.3f}")
     if stopped is not None and window:  # the steps since the last logged point
-        first_loss = _log_point(curve, window, stopped, first_loss, opt, tokens, t0 + val_seconds, log)
+        first_loss = _log_point(curve, window, stopped, first_loss, opt, tokens, t0 + val_seconds, log, echo)
     seconds = time.time() - t0 - val_seconds
     model.eval()
     return {

@@ -103,3 +103,15 @@ def _cached(task, n, seed, split, exclude, key, cache_dir) -> list[Example]:
     except OSError:  # another process wrote it first
         shutil.rmtree(tmp, ignore_errors=True)
     return examples
+
+
+def answer_budgets(tokenizer, examples: dict[str, list[dict]], floor: int) -> dict[str, int]:
+    """New tokens generated per scored turn, per task: `floor` (eval.max_new_tokens), raised to the task's longest
+    gold answer in `examples` (in `tokenizer`'s tokens), so that a right answer is never cut off. One number per task
+    and split, the same for every example and every variant that shares the tokenizer."""
+    budgets = {}
+    for name, exs in examples.items():
+        longest = max((len(tokenizer.encode(ex["messages"][t]["content"], add_special_tokens=False))
+                       for ex in exs for t in ex["scored_turns"]), default=0)
+        budgets[name] = max(int(floor), longest)
+    return budgets

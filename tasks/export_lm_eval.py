@@ -27,7 +27,7 @@ from omegaconf import OmegaConf
 
 from models.tokenizer import CHAT_TEMPLATE, END, build_probe_tokenizer
 from tasks.base import TaskConfigError
-from tasks.data import Suite, load_splits
+from tasks.data import Suite, answer_budgets, load_splits
 from tasks.lm_eval_bridge import METRIC
 
 
@@ -153,15 +153,16 @@ def export(out_dir: str | Path, suite_cfg, n_test: int, max_new_tokens: int, tok
     for task in suite.tasks:
         # test is drawn first (tasks.data.SPLIT_ORDER): the harness's train/validation sizes cannot change it
         examples = load_splits(task, {"test": int(n_test)}, seed=int(suite_cfg.seed), cache_dir=None)["test"]
+        budget = answer_budgets(tokenizer, {task.alias: examples}, max_new_tokens)[task.alias]  # as harness/evaluate.py
         docs = docs_for(task, examples, tokenizer, include)
         with (out / f"{task.alias}.jsonl").open("w", encoding="utf-8") as f:
             for d in docs:
                 f.write(json.dumps(d, sort_keys=True) + "\n")
         name = f"hybrid_eval_{suite.name}_{task.alias}"
-        (out / f"{task.alias}.yaml").write_text(task_yaml(name, f"{task.alias}.jsonl", stop, max_new_tokens, task.version))
+        (out / f"{task.alias}.yaml").write_text(task_yaml(name, f"{task.alias}.jsonl", stop, budget, task.version))
         task_names.append(name)
         manifest_tasks[name] = {"task": task.name, "alias": task.alias, "category": task.category, "knobs": task.knob_dict(),
-                                "n": len(docs), "flattened": any(len(e["scored_turns"]) > 1 for e in examples)}
+                                "n": len(docs), "max_new_tokens": budget, "flattened": any(len(e["scored_turns"]) > 1 for e in examples)}
     group = f"hybrid_eval_{suite.name}"
     (out / "_group.yaml").write_text(group_yaml(group, task_names))
     manifest = {"group": group, "suite": suite.name, "seed": int(suite_cfg.seed), "n_test": int(n_test),

@@ -19,6 +19,7 @@ from harness.errors import ConfigError
 from harness.generate import greedy
 from models.tokenizer import build_probe_tokenizer, chat_ids
 from tasks.base import words
+from tasks.data import answer_budgets
 from tasks.multi_turn.tool_episode import ToolEpisode
 from tests.models.families import CASES, tiny
 
@@ -75,9 +76,10 @@ def test_cache_reuse_equals_reprefilling_every_turn(family, pattern, episode, mo
         assert all(r["reprefills"] == 0 for r in reused)  # the probe template is prefix-stable: one prefill each
         assert any(o for r in reused for o in r["outputs"])  # something was generated to compare
         # cost: each token of the final history runs once, plus decoding; re-prefilling runs every prefix again
+        budget = answer_budgets(tok, {task.name: examples}, cfg().max_new_tokens)[task.name]  # per turn (harness/evaluate.py)
         for r, ex in zip(reused, examples):
             last = chat_ids(tok, (r.get("transcript") or ex["messages"])[: ex["scored_turns"][-1]], add_generation_prompt=True)
-            assert r["tokens_run"] <= len(last) + len(ex["scored_turns"]) * cfg().max_new_tokens
+            assert r["tokens_run"] <= len(last) + len(ex["scored_turns"]) * budget
 
 
 def _oracle(tok, answers):
