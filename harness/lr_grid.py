@@ -2,8 +2,8 @@
 `train.lr_grid`, every run from the same initial weights with the same seed and data order; each run is
 scored on the validation split, and the best run is the variant's result, the only one evaluated on test:
 
-    chosen = highest validation accuracy (mean over the suite's tasks); ties: lower final training loss,
-             then lower lr
+    chosen = among the runs that trained (not did_not_train; all runs if none did), the highest validation
+             accuracy (mean over the suite's tasks); ties: lower final training loss, then lower lr
 
 `train.lr_grid: null` (the default) trains once at `train.lr`, as before.
 
@@ -28,7 +28,8 @@ from harness.protocol import did_not_train, record_convergence
 from harness.train import train
 
 logger = logging.getLogger(__name__)
-SELECTION = "highest validation accuracy (mean over tasks); ties: lower final training loss, then lower lr"
+SELECTION = ("runs that trained first (not did_not_train); highest validation accuracy (mean over tasks); "
+             "ties: lower final training loss, then lower lr")
 ACCEPTED = "accepted: null (train once at train.lr) or a list of distinct positive rates, e.g. train.lr_grid='[3e-4,1e-3,3e-3]'"
 # a resumed grid's finished runs count only if these (and the seed) are unchanged
 TRAIN_KEYS = ("max_steps", "max_seconds", "val_every", "batch_size", "warmup_steps", "weight_decay", "grad_clip",
@@ -59,13 +60,13 @@ def check_lr_grid(train_cfg) -> list[float] | None:
 
 
 def select(runs: list[dict]) -> int:
-    """Index of the chosen run: highest `val_accuracy`; ties: lower `final_loss` (a missing or NaN loss
-    counts as infinite), then lower `lr`."""
+    """Index of the chosen run: a run that trained before one that did not (`did_not_train`, e.g. diverged);
+    then highest `val_accuracy`; ties: lower `final_loss` (a missing or NaN loss counts as infinite), then lower `lr`."""
     def key(i):
         r = runs[i]
         val = r.get("val_accuracy")
         loss = r.get("final_loss")
-        return (-(val if val is not None else -math.inf),
+        return (bool(r.get("did_not_train")), -(val if val is not None else -math.inf),
                 loss if loss is not None and math.isfinite(loss) else math.inf, r["lr"])
 
     if not runs:
@@ -157,7 +158,8 @@ def _train_grid(model, tokenizer, train_examples, cfg, grid, *, seed, device, ck
         if bar is not None:
             bar.close()
         validation = validate(model)
-        flag, reason = did_not_train(summary["initial_loss"], summary["final_loss"], validation)
+        flag, reason = did_not_train(summary["initial_loss"], summary["final_loss"], validation,
+                                     summary.get("diverged_at_step"))
         record = add_validation(record_convergence(summary), validation) | {
             "did_not_train": flag, "did_not_train_reason": reason, "validation": validation}
         previous = _best(done, grid)

@@ -272,8 +272,9 @@ def _grid(gaps) -> list[str]:
         return []
     rates = sorted({r["lr"] for g in jobs.values() for r in g})
     lines = ["### Learning-rate grid", "",
-             "Each job was trained once per rate from the same initial weights, seed and data order; the run with the "
-             "highest validation accuracy (mean over tasks; ties: lower final loss, then lower lr) is the job's result, "
+             "Each job was trained once per rate from the same initial weights, seed and data order; among the runs that "
+             "trained, the one with the highest validation accuracy (mean over tasks; ties: lower final loss, then lower "
+             "lr) is the job's result, "
              "the only one evaluated on the test split. Cells: validation accuracy % (final training loss); "
              "bold: chosen; † did not train; ↘ still improving.", "",
              "| job | " + " | ".join(f"lr {_rate(x)}" for x in rates) + " |", "|---|" + "---|" * len(rates)]

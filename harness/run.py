@@ -152,7 +152,8 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
         model.to(device).eval()
         verdict = {}
         if validation is not None:  # scored on the validation split (harness/protocol.py)
-            flag, reason = did_not_train(train_summary["initial_loss"], train_summary["final_loss"], validation)
+            flag, reason = did_not_train(train_summary["initial_loss"], train_summary["final_loss"], validation,
+                                         train_summary.get("diverged_at_step"))
             verdict = {"did_not_train": flag, "did_not_train_reason": reason}
         t_eval = time.time()
         records = evaluate(model, tokenizer, {t.alias: t for t in suite.tasks}, {k: v["test"] for k, v in data.items()},

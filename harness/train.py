@@ -91,7 +91,8 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
 
     Returns a summary: steps (those run), tokens, seconds, initial/final loss (mean of the first/last `log_every`
     steps), the loss curve [[step, loss], ...], the validation points [[step, accuracy], ...] taken during training
-    (`val_curve`, with `validate` and val_every) and stopped_at_step (None unless max_seconds stopped it early).
+    (`val_curve`, with `validate` and val_every), stopped_at_step (None unless max_seconds stopped it early) and
+    diverged_at_step (None unless a step's loss was not finite: training stops before that step's update).
     """
     max_seconds, val_every = check_train_config(cfg)
     echo = name if progress is None or getattr(progress, "disable", False) else None
@@ -104,7 +105,7 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
     opt = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.95))
     curve, window = [], []
     tokens, t0 = 0, time.time()
-    first_loss, stopped, val_curve, val_seconds = None, None, [], 0.0
+    first_loss, stopped, diverged, val_curve, val_seconds = None, None, None, [], 0.0
     for step in range(cfg.max_steps):
         if max_seconds and step and time.time() - t0 - val_seconds > max_seconds:  # a job time limit ended it
             stopped = step
@@ -116,12 +117,17 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
             group["lr"] = lr_at(step, cfg.max_steps, cfg.lr, cfg.warmup_steps)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             loss = model(input_ids=ids, attention_mask=mask, labels=labels, use_cache=False).loss
+        value = loss.item()
+        if not math.isfinite(value):  # diverged: stop before the update, keeping the last finite weights
+            diverged = step + 1
+            logger.warning("%s: loss is %s at step %d; training stops there (train.diverged_at_step)", name, value, diverged)
+            break
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         opt.step()
         tokens += int(mask.sum())
-        window.append(loss.item())
+        window.append(value)
         if len(window) == cfg.log_every or step == cfg.max_steps - 1:
             first_loss = _log_point(curve, window, step + 1, first_loss, opt, tokens, t0 + val_seconds, log, echo)
             window = []
@@ -137,14 +143,16 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
                 log({"val/accuracy": val_curve[-1][1]}, step=step + 1)
         if progress is not None:
             progress.update(1)
-            progress.set_postfix(loss=f"{loss.item():.3f}")
-    if stopped is not None and window:  # the steps since the last logged point
-        first_loss = _log_point(curve, window, stopped, first_loss, opt, tokens, t0 + val_seconds, log, echo)
+            progress.set_postfix(loss=f"{value:.3f}")
+    ran = stopped if stopped is not None else (diverged - 1 if diverged is not None else cfg.max_steps)
+    if ran < cfg.max_steps and window:  # the steps since the last logged point
+        first_loss = _log_point(curve, window, ran, first_loss, opt, tokens, t0 + val_seconds, log, echo)
     seconds = time.time() - t0 - val_seconds
     model.eval()
     return {
-        "steps": stopped if stopped is not None else cfg.max_steps,
+        "steps": ran,
         "stopped_at_step": stopped,
+        "diverged_at_step": diverged,
         "warmup_steps": cfg.warmup_steps,
         "batch_size": cfg.batch_size,
         "lr": cfg.lr,

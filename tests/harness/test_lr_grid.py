@@ -17,7 +17,7 @@ from harness.train import encode_examples, make_batch
 from tasks.data import Suite, load_splits
 from tests.conftest import ROOT, compose_config
 
-GOOD, BAD = 3e-3, 1e-7
+GOOD, SLOW, BAD = 3e-3, 2e-4, 1e-7
 FAST = ["~experiment", "logger=none", "device=cpu", "model.size=tiny", "model.pattern=F", "suite=short",
         "suite.tasks=[{name: one_fact_qa, knobs: {n_facts: 1, n_colors: 4}}]", "train.max_steps=40",
         "train.warmup_steps=5", "train.batch_size=16", "train.log_every=10", "train.n_examples=200",
@@ -146,17 +146,32 @@ def fake_validation(scores):
 
 def test_selection_follows_the_validation_score_not_the_training_loss(tmp_path, probe_inputs):
     cfg, tokenizer, examples = probe_inputs
+    train_cfg = OmegaConf.merge(cfg.train, {"lr_grid": [GOOD, SLOW]})
+    model, _ = models.build(cfg.model, tokenizer, seed=0)
+    # validation says the slow rate is better: it is chosen although its training loss is far higher
+    model, summary, validation = lr_grid.train_probe(model, tokenizer, examples, train_cfg, seed=0, device="cpu",
+                                                     ckpt=tmp_path / "checkpoint", validate=fake_validation([0.5, 0.75]))
+    good, slow = summary["lr_grid"]
+    assert summary["lr"] == SLOW and slow["chosen"] and not slow["did_not_train"]
+    assert good["final_loss"] < 1.0 < 2.0 < slow["final_loss"]
+    assert validation["one_fact_qa"]["score"] == 0.75 and summary["val_accuracy"] == 0.75
+    # the returned model is the chosen run's, and so is the checkpoint
+    assert batch_loss(model, tokenizer, examples) > 2.0
+    assert json.loads((tmp_path / "checkpoint" / "train.json").read_text())["lr"] == SLOW
+
+
+def test_a_run_that_did_not_train_is_not_chosen_over_one_that_did(tmp_path, probe_inputs):
+    """BAD's loss does not fall (did_not_train): a better validation score does not make it the variant's result,
+    which would exclude the variant from every gap although another rate trained."""
+    cfg, tokenizer, examples = probe_inputs
     train_cfg = OmegaConf.merge(cfg.train, {"lr_grid": [GOOD, BAD]})
     model, _ = models.build(cfg.model, tokenizer, seed=0)
-    # validation says the bad rate is better: it is chosen although its training loss is far higher
     model, summary, validation = lr_grid.train_probe(model, tokenizer, examples, train_cfg, seed=0, device="cpu",
                                                      ckpt=tmp_path / "checkpoint", validate=fake_validation([0.5, 0.75]))
     good, bad = summary["lr_grid"]
-    assert summary["lr"] == BAD and bad["chosen"] and good["final_loss"] < 1.0 < 4.5 < bad["final_loss"]
-    assert validation["one_fact_qa"]["score"] == 0.75 and summary["val_accuracy"] == 0.75
-    # the returned model is the chosen run's (it did not learn: ~4.9), and so is the checkpoint
-    assert batch_loss(model, tokenizer, examples) > 4.5
-    assert json.loads((tmp_path / "checkpoint" / "train.json").read_text())["lr"] == BAD
+    assert bad["did_not_train"] and not good["did_not_train"]
+    assert summary["lr"] == GOOD and good["chosen"] and summary["val_accuracy"] == 0.5
+    assert batch_loss(model, tokenizer, examples) < 1.0
 
 
 def test_ties_go_to_lower_final_loss_then_lower_lr():
@@ -168,6 +183,11 @@ def test_ties_go_to_lower_final_loss_then_lower_lr():
     runs[0]["final_loss"] = float("nan")  # a diverged run loses every tie
     assert lr_grid.select(runs) == 1
     assert lr_grid.select([{"lr": 1e-3, "val_accuracy": None, "final_loss": 0.1}, {"lr": 3e-3, "val_accuracy": 0.0, "final_loss": 5.0}]) == 1
+    runs = [{"lr": 1e-3, "val_accuracy": 0.9, "final_loss": 0.1, "did_not_train": True},  # e.g. diverged late
+            {"lr": 3e-3, "val_accuracy": 0.4, "final_loss": 0.5, "did_not_train": False}]
+    assert lr_grid.select(runs) == 1
+    runs[1]["did_not_train"] = True  # none trained: validation decides again
+    assert lr_grid.select(runs) == 0
 
 
 def test_an_interrupted_grid_trains_only_the_rates_it_had_not_finished(tmp_path, probe_inputs, monkeypatch):
@@ -265,3 +285,27 @@ def test_bad_val_every_is_a_config_error_before_training(value, tmp_path):
     with pytest.raises(ConfigError, match=r"train.val_every=.*accepted: null \(validate once, after training\)"):
         run.run_job(job_config(f"train.val_every={value}"), tmp_path / "bad")
     assert not (tmp_path / "bad" / "checkpoint").exists()
+
+
+def test_a_diverging_run_stops_at_the_first_non_finite_loss_and_did_not_train(tmp_path, probe_inputs):
+    """The model's loss turns NaN on its 4th forward pass: training stops before that step's update (weights stay
+    finite), results say where, and the run is did_not_train whatever its validation score."""
+    cfg, tokenizer, examples = probe_inputs
+    model, _ = models.build(cfg.model, tokenizer, seed=0)
+    calls = []
+
+    def poison(module, args, kwargs, output):
+        calls.append(1)
+        if len(calls) == 4:
+            output.loss = output.loss * float("nan")
+        return output
+
+    handle = model.register_forward_hook(poison, with_kwargs=True)
+    train_cfg = OmegaConf.merge(cfg.train, {"lr_grid": [GOOD], "max_steps": 10, "log_every": 2})
+    model, summary, _ = lr_grid.train_probe(model, tokenizer, examples, train_cfg, seed=0, device="cpu",
+                                            ckpt=tmp_path / "checkpoint", validate=fake_validation([0.9]))
+    handle.remove()
+    (only,) = summary["lr_grid"]
+    assert summary["diverged_at_step"] == 4 and summary["steps"] == 3 and summary["stopped_at_step"] is None
+    assert [s for s, _ in summary["loss_curve"]] == [2, 3] and all(torch.isfinite(p).all() for p in model.parameters())
+    assert only["did_not_train"] and only["did_not_train_reason"] == "diverged: the loss was not finite at step 4"
