@@ -144,13 +144,18 @@ def fake_validation(scores):
     return lambda model: {"one_fact_qa": {"score": next(it), "chance": 0.25, "n": 100}}
 
 
-def test_selection_follows_the_validation_score_not_the_training_loss(tmp_path, probe_inputs):
+def grid_with_scores(probe_inputs, tmp_path, grid, scores):
+    """train_probe over `grid` with validation scores `scores` (one per rate): (model, summary, validation)."""
     cfg, tokenizer, examples = probe_inputs
-    train_cfg = OmegaConf.merge(cfg.train, {"lr_grid": [GOOD, SLOW]})
     model, _ = models.build(cfg.model, tokenizer, seed=0)
+    return lr_grid.train_probe(model, tokenizer, examples, OmegaConf.merge(cfg.train, {"lr_grid": grid}), seed=0,
+                               device="cpu", ckpt=tmp_path / "checkpoint", validate=fake_validation(scores))
+
+
+def test_selection_follows_the_validation_score_not_the_training_loss(tmp_path, probe_inputs):
+    _, tokenizer, examples = probe_inputs
     # validation says the slow rate is better: it is chosen although its training loss is far higher
-    model, summary, validation = lr_grid.train_probe(model, tokenizer, examples, train_cfg, seed=0, device="cpu",
-                                                     ckpt=tmp_path / "checkpoint", validate=fake_validation([0.5, 0.75]))
+    model, summary, validation = grid_with_scores(probe_inputs, tmp_path, [GOOD, SLOW], [0.5, 0.75])
     good, slow = summary["lr_grid"]
     assert summary["lr"] == SLOW and slow["chosen"] and not slow["did_not_train"]
     assert good["final_loss"] < 1.0 < 2.0 < slow["final_loss"]
@@ -163,11 +168,8 @@ def test_selection_follows_the_validation_score_not_the_training_loss(tmp_path, 
 def test_a_run_that_did_not_train_is_not_chosen_over_one_that_did(tmp_path, probe_inputs):
     """BAD's loss does not fall (did_not_train): a better validation score does not make it the variant's result,
     which would exclude the variant from every gap although another rate trained."""
-    cfg, tokenizer, examples = probe_inputs
-    train_cfg = OmegaConf.merge(cfg.train, {"lr_grid": [GOOD, BAD]})
-    model, _ = models.build(cfg.model, tokenizer, seed=0)
-    model, summary, validation = lr_grid.train_probe(model, tokenizer, examples, train_cfg, seed=0, device="cpu",
-                                                     ckpt=tmp_path / "checkpoint", validate=fake_validation([0.5, 0.75]))
+    _, tokenizer, examples = probe_inputs
+    model, summary, _ = grid_with_scores(probe_inputs, tmp_path, [GOOD, BAD], [0.5, 0.75])
     good, bad = summary["lr_grid"]
     assert bad["did_not_train"] and not good["did_not_train"]
     assert summary["lr"] == GOOD and good["chosen"] and summary["val_accuracy"] == 0.5
