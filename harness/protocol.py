@@ -3,8 +3,8 @@ when its budget ended?
 
 Did not train: a probe that never left chance measures the optimiser, not the mixer. A trained probe is
 marked `did_not_train` when its validation accuracy clears chance by a margin on no task of the suite, or
-when its training loss never fell measurably below where it started, or when its loss stopped being finite
-(`train.diverged_at_step`: training stops there). Such a variant is excluded from gap
+when its training loss never fell measurably below where it started, or when its loss or gradient stopped being
+finite (`train.diverged_at_step`: training stops there). Such a variant is excluded from gap
 statistics (harness/gaps.py) and shown as such in the report and in W&B.
 
 Still improving: the one convergence rule (`still_improving`), recorded in results.json as
@@ -30,9 +30,9 @@ def clears_chance(score: float, chance: float, n: int) -> bool:
 def did_not_train(initial_loss: float | None, final_loss: float | None, validation: dict[str, dict],
                   diverged_at_step: int | None = None) -> tuple[bool, str]:
     """(flag, reason). `validation` maps a task alias to {"score", "chance", "n"} on the validation split; a run whose
-    loss stopped being finite (harness/train.py) did not train, whatever it had learned before."""
+    loss or gradient stopped being finite (harness/train.py) did not train, whatever it had learned before."""
     if diverged_at_step is not None:
-        return True, f"diverged: the loss was not finite at step {diverged_at_step}"
+        return True, f"diverged: the loss or its gradient was not finite at step {diverged_at_step}"
     if initial_loss is not None and final_loss is not None and final_loss > (1 - LOSS_DROP) * initial_loss:
         return True, f"loss {initial_loss:.3f} -> {final_loss:.3f} fell less than {LOSS_DROP:.0%}"
     cleared = [t for t, v in validation.items() if clears_chance(v["score"], v["chance"], v["n"])]

@@ -92,7 +92,8 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
     Returns a summary: steps (those run), tokens, seconds, initial/final loss (mean of the first/last `log_every`
     steps), the loss curve [[step, loss], ...], the validation points [[step, accuracy], ...] taken during training
     (`val_curve`, with `validate` and val_every), stopped_at_step (None unless max_seconds stopped it early) and
-    diverged_at_step (None unless a step's loss was not finite: training stops before that step's update).
+    diverged_at_step (None unless a step's loss or gradient norm was not finite: training stops before that step's
+    update).
     """
     max_seconds, val_every = check_train_config(cfg)
     echo = name if progress is None or getattr(progress, "disable", False) else None
@@ -117,14 +118,18 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
             group["lr"] = lr_at(step, cfg.max_steps, cfg.lr, cfg.warmup_steps)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             loss = model(input_ids=ids, attention_mask=mask, labels=labels, use_cache=False).loss
-        value = loss.item()
-        if not math.isfinite(value):  # diverged: stop before the update, keeping the last finite weights
+        value, norm = loss.item(), 0.0
+        if math.isfinite(value):
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip))
+        # diverged: stop before the update, keeping the last finite weights (a step with a non-finite gradient would
+        # write NaN into every weight)
+        if not math.isfinite(value) or not math.isfinite(norm):
             diverged = step + 1
-            logger.warning("%s: loss is %s at step %d; training stops there (train.diverged_at_step)", name, value, diverged)
+            what = f"loss is {value}" if not math.isfinite(value) else f"gradient norm is {norm}"
+            logger.warning("%s: %s at step %d; training stops there (train.diverged_at_step)", name, what, diverged)
             break
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         opt.step()
         tokens += int(mask.sum())
         window.append(value)

@@ -12,6 +12,10 @@ with calls to ``kernels.gated_delta`` / ``kernels.kda`` / ``kernels.lightning`` 
   ``recurrent_kimi_delta_attention``, ``causal_conv1d_fn`` / ``causal_conv1d_update``) with the same signature in
   transformers 5.17 and 5.24; those module globals are replaced by adapters. The layers' projections, gates,
   norms and cache handling stay transformers'.
+- Kimi Linear's forget gate (one numerical fix, not a kernel): ``KimiLinearForgetGate.forward`` computes its
+  softplus as ``where(g > 20, g, log(1 + exp(g)))``; once a pre-activation passes ~88.7, ``exp`` overflows in
+  float32 and the discarded branch's gradient is ``0 * inf = NaN``, which gradient clipping spreads to every weight.
+  Its replacement computes the same value with ``F.softplus`` (reports/probe-training.md §10).
 - MiniMax (lightning attention): transformers' layer runs a Python loop over 256-token blocks (one token at a
   time when a state exists); its ``forward`` is replaced by one that makes the same projections and calls
   ``kernels.lightning`` once over the whole segment, prefill or decode.
@@ -101,6 +105,15 @@ def causal_conv1d_update(hidden_states, conv_state, weight, bias=None, activatio
     return y.transpose(1, 2)
 
 
+def kimi_forget_gate(self, hidden_states: torch.Tensor) -> torch.Tensor:
+    """``KimiLinearForgetGate.forward``: the per-channel log decay ``-exp(A_log) * softplus(f_b(f_a(x)) + dt_bias)``,
+    as transformers computes it but with a finite gradient for every pre-activation (``F.softplus`` is linear past
+    its threshold, 20, as transformers' ``where`` is, without evaluating ``exp`` there)."""
+    shape = (*hidden_states.shape[:2], -1, self.head_dim)
+    g = (self.f_b_proj(self.f_a_proj(hidden_states)).float() + self.dt_bias.float().view(1, 1, -1)).view(shape)
+    return -self.A_log.float().exp() * F.softplus(g, threshold=20.0)
+
+
 def lightning_forward(self, hidden_states, position_embeddings=None, attention_mask=None, cache=None,
                       past_key_values=None, **kwargs):
     """``MiniMaxLightningAttention.forward`` over ``kernels.lightning``: same projections, norm, gate and cache
@@ -138,6 +151,7 @@ def _replacements():
         (kimi, "recurrent_kimi_delta_attention", kimi_recurrent),
         (kimi, "causal_conv1d_fn", causal_conv1d_fn),
         (kimi, "causal_conv1d_update", causal_conv1d_update),
+        (kimi.KimiLinearForgetGate, "forward", kimi_forget_gate),
         (minimax.MiniMaxLightningAttention, "forward", lightning_forward),
     ]
 

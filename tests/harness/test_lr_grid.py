@@ -310,4 +310,26 @@ def test_a_diverging_run_stops_at_the_first_non_finite_loss_and_did_not_train(tm
     (only,) = summary["lr_grid"]
     assert summary["diverged_at_step"] == 4 and summary["steps"] == 3 and summary["stopped_at_step"] is None
     assert [s for s, _ in summary["loss_curve"]] == [2, 3] and all(torch.isfinite(p).all() for p in model.parameters())
-    assert only["did_not_train"] and only["did_not_train_reason"] == "diverged: the loss was not finite at step 4"
+    assert only["did_not_train"] and only["did_not_train_reason"] == "diverged: the loss or its gradient was not finite at step 4"
+
+
+def test_a_non_finite_gradient_stops_training_before_it_reaches_the_weights(tmp_path, probe_inputs):
+    """The loss stays finite but the 3rd backward pass yields a NaN gradient: clipping would spread it to every
+    weight, so training stops before that update and the run is did_not_train."""
+    cfg, tokenizer, examples = probe_inputs
+    model, _ = models.build(cfg.model, tokenizer, seed=0)
+    calls = []
+
+    def poison(grad):
+        calls.append(1)
+        return grad * float("nan") if len(calls) == 3 else grad
+
+    handle = next(p for p in model.parameters() if p.ndim == 2).register_hook(poison)
+    train_cfg = OmegaConf.merge(cfg.train, {"lr_grid": [GOOD], "max_steps": 10, "log_every": 1})
+    model, summary, _ = lr_grid.train_probe(model, tokenizer, examples, train_cfg, seed=0, device="cpu",
+                                            ckpt=tmp_path / "checkpoint", validate=fake_validation([0.9]))
+    handle.remove()
+    (only,) = summary["lr_grid"]
+    assert summary["diverged_at_step"] == 3 and summary["steps"] == 2
+    assert [s for s, _ in summary["loss_curve"]] == [1, 2] and all(torch.isfinite(p).all() for p in model.parameters())
+    assert only["did_not_train"] and only["did_not_train_reason"].startswith("diverged")

@@ -65,6 +65,30 @@ def test_models_import_binds():
     assert is_bound()
 
 
+def test_kimi_forget_gate_has_a_finite_gradient_where_transformers_gate_is_nan():
+    """transformers' Kimi gate takes softplus as where(g > 20, g, log(1 + exp(g))): past g ~ 88.7 exp overflows and
+    its gradient is 0 * inf = NaN (what made a kimi_linear L probe diverge on GPU). The bound gate gives the same
+    values, and the exact gradient there: d sum(gate) / d dt_bias = -exp(A_log) per position."""
+    gate = tiny("kimi_linear", "L").model.layers[0].self_attn.forget_gate
+    x = torch.randn(2, 5, gate.f_a_proj.in_features)
+
+    def run():
+        gate.zero_grad()
+        with torch.no_grad():
+            gate.dt_bias.zero_()
+            gate.dt_bias[0] = 100.0  # channel 0 of head 0 past the overflow
+        out = gate(x)
+        out.sum().backward()
+        return out.detach(), gate.dt_bias.grad.clone()
+
+    ours, grad = run()
+    with transformers_default():
+        theirs, their_grad = run()
+    torch.testing.assert_close(ours, theirs, atol=1e-6, rtol=1e-6)
+    assert torch.isnan(their_grad[0]) and torch.isfinite(grad).all()
+    assert grad[0].item() == pytest.approx(-gate.A_log.detach().exp().flatten()[0].item() * 2 * 5, rel=1e-6)
+
+
 @pytest.mark.parametrize("family,pattern,op,n_linear,n_conv", BOUND)
 @pytest.mark.parametrize("backend", ["torch", "reference"])
 def test_forward_counts_our_op(family, pattern, op, n_linear, n_conv, backend):
