@@ -44,6 +44,7 @@ def did_not_train(initial_loss: float | None, final_loss: float | None, validati
 TAIL = 0.2        # the last 20% of a run's steps
 MIN_POINTS = 3    # a slope and its standard error need at least 3 logged points
 Z_SLOPE = 2.0     # the slope must be this many standard errors below zero
+MIN_FALL = 0.01   # and the fitted fall over the tail at least this many nats (a loss of 1e-4 falling to 5e-5 is done)
 
 
 def still_improving(curve, tail: float = TAIL, z: float = Z_SLOPE) -> dict:
@@ -52,8 +53,9 @@ def still_improving(curve, tail: float = TAIL, z: float = Z_SLOPE) -> dict:
     Rule: take the logged (step, loss) points in the last `tail` (20%) of the run's steps, at least 3 (the
     last 3 points when the tail holds fewer), fit loss = a + b * step by least squares, and call the run
     still improving when b < 0 and |b| > z * SE(b) with z = 2 (the fall over the tail exceeds its noise,
-    about a one-sided 98% test). SE(b) = sqrt(SSR / (k - 2) / Sxx) over the k points. With fewer than 3
-    points the answer is None (unknown).
+    about a one-sided 98% test) and the fitted fall over the tail is at least `MIN_FALL` (0.01 nats per token: a
+    converged run's loss can keep falling significantly from 1e-4 to 1e-5 without anything left to learn).
+    SE(b) = sqrt(SSR / (k - 2) / Sxx) over the k points. With fewer than 3 points the answer is None (unknown).
 
     Returns {"improving": bool | None, "slope": b per step, "se": SE(b), "points": k,
     "drop": the fitted fall over the tail (positive = loss fell), "tail": tail, "z": z}.
@@ -68,8 +70,9 @@ def still_improving(curve, tail: float = TAIL, z: float = Z_SLOPE) -> dict:
     b = float(np.sum((s - s.mean()) * (y - y.mean())) / sxx)
     resid = y - (y.mean() + b * (s - s.mean()))
     se = float(np.sqrt(np.sum(resid ** 2) / (k - 2) / sxx)) if k > 2 else float("inf")
-    return {"improving": bool(b < 0 and -b > z * se), "slope": b, "se": se, "points": int(k),
-            "drop": float(-b * (s[-1] - s[0])), "tail": tail, "z": z}
+    drop = float(-b * (s[-1] - s[0]))
+    return {"improving": bool(b < 0 and -b > z * se and drop >= MIN_FALL), "slope": b, "se": se, "points": int(k),
+            "drop": drop, "tail": tail, "z": z}
 
 
 def convergence(train_summary: dict | None) -> dict:

@@ -319,7 +319,8 @@ def _training(sweep_dir, gaps, figs) -> list[str]:
     lines += ["",
               f"Still improving (harness/protocol.py): a least-squares line through the logged loss of the last "
               f"{100 * protocol.TAIL:.0f}% of steps (at least {protocol.MIN_POINTS} points) falls by more than "
-              f"{protocol.Z_SLOPE:g} standard errors of its slope; a run that was still improving when its budget ended "
+              f"{protocol.Z_SLOPE:g} standard errors of its slope and by at least {protocol.MIN_FALL:g} nats; a run that was "
+              "still improving when its budget ended "
               "may rank differently with a larger budget. With a grid, the loss and convergence shown are the chosen run's "
               "and train s is the whole grid's.",
               "",

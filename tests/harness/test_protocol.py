@@ -56,6 +56,16 @@ def test_falling_loss_is_improving_flat_or_noisy_is_not():
     assert protocol.still_improving([[1, 3.0], [2, 2.0]])["improving"] is None
 
 
+def test_a_converged_loss_still_falling_by_less_than_min_fall_is_not_improving():
+    # a loss at 2e-4 falling linearly (no noise: significant): the tail is steps 1650..2000, so the fitted fall is
+    # 350 x 2e-7 = 7e-5 nats, far below MIN_FALL; the same shape at 100x the scale (7e-3 nats) is still below it
+    tiny = protocol.still_improving([[s, 2e-4 - 2e-7 * s] for s in range(50, 2050, 50)])
+    assert tiny["drop"] == pytest.approx(7e-5) and tiny["improving"] is False
+    assert protocol.still_improving([[s, 2e-2 - 2e-5 * s] for s in range(50, 2050, 50)])["improving"] is False
+    # falling by 350 x 3e-5 = 0.0105 nats over the tail: improving
+    assert protocol.still_improving([[s, 2.0 - 3e-5 * s] for s in range(50, 2050, 50)])["improving"] is True
+
+
 def test_recorded_convergence_is_what_every_reader_sees():
     falling = [[s, 5.0 - 0.004 * s] for s in range(20, 420, 20)]
     tr = protocol.record_convergence({"loss_curve": falling})
