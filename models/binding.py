@@ -11,7 +11,7 @@ with calls to ``kernels.gated_delta`` / ``kernels.kda`` / ``kernels.lightning`` 
   (``torch_chunk_gated_delta_rule`` / ``torch_recurrent_gated_delta_rule``, ``chunk_kimi_delta_attention`` /
   ``recurrent_kimi_delta_attention``, ``causal_conv1d_fn`` / ``causal_conv1d_update``) with the same signature in
   transformers 5.17 and 5.24; those module globals are replaced by adapters. The layers' projections, gates,
-  norms and cache handling stay transformers'.
+  norms and cache handling stay transformers' (but for the Kimi gate's numerics, below).
 - Kimi Linear's forget gate (one numerical fix, not a kernel): ``KimiLinearForgetGate.forward`` computes its
   softplus as ``where(g > 20, g, log(1 + exp(g)))``; once a pre-activation passes ~88.7, ``exp`` overflows in
   float32 and the discarded branch's gradient is ``0 * inf = NaN``, which gradient clipping spreads to every weight.
