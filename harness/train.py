@@ -118,15 +118,13 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
             group["lr"] = lr_at(step, cfg.max_steps, cfg.lr, cfg.warmup_steps)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             loss = model(input_ids=ids, attention_mask=mask, labels=labels, use_cache=False).loss
-        value, norm = loss.item(), 0.0
+        value, norm = loss.item(), math.nan
         if math.isfinite(value):
             opt.zero_grad(set_to_none=True)
             loss.backward()
             norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip))
-        # diverged: stop before the update, keeping the last finite weights (a step with a non-finite gradient would
-        # write NaN into every weight)
-        if not math.isfinite(value) or not math.isfinite(norm):
-            diverged = step + 1
+        if not math.isfinite(norm):  # diverged (loss or gradient): stop before the update, keeping the last finite
+            diverged = step + 1  # weights (a step with a non-finite gradient would write NaN into every weight)
             what = f"loss is {value}" if not math.isfinite(value) else f"gradient norm is {norm}"
             logger.warning("%s: %s at step %d; training stops there (train.diverged_at_step)", name, what, diverged)
             break

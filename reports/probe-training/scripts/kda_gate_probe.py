@@ -4,7 +4,7 @@ Every training forward keeps, per KDA call (no sync), the smallest per-token log
 16 consecutive tokens (fla's sub-chunk) and whether the kernel's output is finite. Every 50th step those are logged;
 at the first non-finite gradient norm they are logged for the step that caused it, with the parameters whose
 gradients are non-finite. Lines go to $KDA_LOG (JSON)."""
-import json, os, sys
+import json, os
 import torch
 import models  # noqa: F401  (binds Kimi Linear's KDA to kernels/)
 import importlib
@@ -37,11 +37,13 @@ orig_clip = torch.nn.utils.clip_grad_norm_
 
 
 def clip(params, max_norm, *a, **k):
-    params = list(params)
+    params = [p for p in params if p.grad is not None]
+    finite = bool(torch.isfinite(torch.nn.utils.get_total_norm([p.grad for p in params])))
+    # which gradients are non-finite must be read before clipping: it scales every gradient by the NaN norm
+    bad = [] if finite else [state["names"].get(id(p), "?") for p in params if not torch.isfinite(p.grad).all()]
     norm = orig_clip(params, max_norm, *a, **k)
     state["step"] += 1
     calls, state["calls"] = state["calls"], []
-    finite = bool(torch.isfinite(norm))
     if calls and (state["step"] % 50 == 0 or (not finite and not state["reported"])):
         stats = torch.stack(calls).tolist()
         rec = {"step": state["step"], "grad_norm": float(norm),
@@ -49,9 +51,7 @@ def clip(params, max_norm, *a, **k):
                            "out_finite": bool(s[3])} for s in stats]}
         if not finite:
             state["reported"] = True
-            names = state["names"]
-            rec["nonfinite_grads"] = [names.get(id(p), "?") for p in params
-                                      if p.grad is not None and not torch.isfinite(p.grad).all()]
+            rec["nonfinite_grads"] = bad
         LOG.write(json.dumps(rec) + "\n"); LOG.flush()
     return norm
 
