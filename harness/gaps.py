@@ -335,11 +335,11 @@ def difficulty(jobs: list[dict]) -> dict:
 
 def _train_summary(job: dict) -> dict:
     tr = job.get("train") or {}
-    keep = ("steps", "warmup_steps", "batch_size", "lr", "tokens", "seconds", "tokens_per_s", "initial_loss",
-            "final_loss")
+    keep = ("steps", "warmup_steps", "batch_size", "lr", "tokens", "epochs", "seconds", "tokens_per_s", "initial_loss",
+            "final_loss", "val_loss")
     out = {k: tr.get(k) for k in keep} | {"improving": protocol.convergence(tr)}
     if tr.get("lr_grid"):
-        out["lr_grid"] = [{k: r.get(k) for k in ("lr", "val_accuracy", "final_loss", "did_not_train", "still_improving", "chosen")}
+        out["lr_grid"] = [{k: r.get(k) for k in ("lr", "val_accuracy", "final_loss", "val_loss", "did_not_train", "still_improving", "chosen")}
                           for r in tr["lr_grid"]]
     return out
 

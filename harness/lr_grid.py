@@ -81,10 +81,15 @@ def val_accuracy(validation: dict[str, dict]) -> float:
 
 def add_validation(summary: dict, validation: dict[str, dict] | None) -> dict:
     """Validation accuracy of the trained probe into its summary: overall, per task, and as the last point
-    [[steps, accuracy]] of the validation curve (after the points taken during training with train.val_every)."""
+    [[steps, accuracy]] of the validation curve (after the points taken during training with train.val_every); and
+    the validation loss, overall and per task, when the validation summary has it."""
     if validation:
         summary["val_accuracy"] = val_accuracy(validation)
         summary["val_accuracy_tasks"] = {t: v["score"] for t, v in validation.items()}
+        losses = {t: v["loss"] for t, v in validation.items() if v.get("loss") is not None}
+        if losses:  # the held-out loss (harness.train.held_out_loss), mean over tasks as the accuracy
+            summary["val_loss"] = sum(losses.values()) / len(losses)
+            summary["val_loss_tasks"] = losses
         steps = summary.get("steps")
         during = [p for p in summary.get("val_curve") or [] if p[0] != steps]  # a reused checkpoint has the end point
         summary["val_curve"] = during + [[steps, summary["val_accuracy"]]]
@@ -260,6 +265,10 @@ def _plain(v):
 
 def _line(r: dict) -> str:
     loss = (f"loss {r['initial_loss']:.3f} -> {r['final_loss']:.3f}" if r.get("final_loss") is not None else "no loss")
+    if r.get("val_loss") is not None:
+        loss += f", validation loss {r['val_loss']:.3f}"
+    if r.get("epochs") is not None:
+        loss += f", {r['epochs']:.1f} epochs"
     return (f"validation {100 * r['val_accuracy']:.1f}%, {loss}, "
             f"{'did not train' if r['did_not_train'] else 'trained'}, "
             f"{'still improving' if r.get('still_improving') else 'not improving' if r.get('still_improving') is False else 'improvement unknown'}")

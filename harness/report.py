@@ -275,7 +275,8 @@ def _grid(gaps) -> list[str]:
              "Each job was trained once per rate from the same initial weights, seed and data order; among the runs that "
              "trained, the one with the highest validation accuracy (mean over tasks; ties: lower final loss, then lower "
              "lr) is the job's result, "
-             "the only one evaluated on the test split. Cells: validation accuracy % (final training loss); "
+             "the only one evaluated on the test split. Cells: validation accuracy % (final training loss / "
+             "validation loss); "
              "bold: chosen; † did not train; ↘ still improving.", "",
              "| job | " + " | ".join(f"lr {_rate(x)}" for x in rates) + " |", "|---|" + "---|" * len(rates)]
     for name, g in jobs.items():
@@ -287,6 +288,8 @@ def _grid(gaps) -> list[str]:
                 cells.append("–")
                 continue
             loss = "–" if r.get("final_loss") is None else f"{r['final_loss']:.3f}"
+            if r.get("val_loss") is not None:
+                loss += f" / {r['val_loss']:.3f}"
             val = "–" if r.get("val_accuracy") is None else _pct(r["val_accuracy"])
             mark = ("†" if r.get("did_not_train") else "") + ("↘" if r.get("still_improving") else "")
             cell = f"{val} ({loss}){mark}"
@@ -297,8 +300,9 @@ def _grid(gaps) -> list[str]:
 
 def _training(sweep_dir, gaps, figs) -> list[str]:
     lines = ["## Training", "", *_budget(gaps),
-             "| job | params | steps | batch | lr | tokens | loss first → last | still improving at the end | best task vs chance | train s |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| job | params | steps | batch | lr | tokens | epochs | loss first → last (validation) | still improving at the end "
+             "| best task vs chance | train s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, s in gaps["scores"].items():
         tr = s.get("train") or {}
         imp = tr.get("improving") or {}
@@ -309,13 +313,16 @@ def _training(sweep_dir, gaps, figs) -> list[str]:
         margin = max((v["score"] - v["chance"] for v in s["tasks"].values() if v.get("chance") is not None), default=0.0)
         loss = (f"{tr['initial_loss']:.3f} → {tr['final_loss']:.3f}" if tr.get("initial_loss") is not None
                 and tr.get("final_loss") is not None else "–")
+        if tr.get("val_loss") is not None:
+            loss += f" ({tr['val_loss']:.3f})"
+        epochs = "–" if tr.get("epochs") is None else f"{tr['epochs']:.1f}"
         label = f"`{name}`" + (f" **({DNT})**" if s.get("did_not_train") else "")
         params = f"{s['model']['params']:,}" if s["model"].get("params") is not None else "–"
         tokens = f"{tr['tokens']:,}" if tr.get("tokens") is not None else "–"
         secs = f"{tr['seconds']:.0f}" if tr.get("seconds") is not None else "–"
         lr = _v(tr.get("lr")) + (f" (best of {len(tr['lr_grid'])})" if tr.get("lr_grid") else "")
         lines.append(f"| {label} | {params} | {_v(tr.get('steps'))} | {_v(tr.get('batch_size'))} | {lr} | "
-                     f"{tokens} | {loss} | {still} | {'+' if margin >= 0 else ''}{_pct(margin)} pts | {secs} |")
+                     f"{tokens} | {epochs} | {loss} | {still} | {'+' if margin >= 0 else ''}{_pct(margin)} pts | {secs} |")
     lines += ["",
               f"Still improving (harness/protocol.py): a least-squares line through the logged loss of the last "
               f"{100 * protocol.TAIL:.0f}% of steps (at least {protocol.MIN_POINTS} points) falls by more than "
@@ -323,6 +330,11 @@ def _training(sweep_dir, gaps, figs) -> list[str]:
               "still improving when its budget ended "
               "may rank differently with a larger budget. With a grid, the loss and convergence shown are the chosen run's "
               "and train s is the whole grid's.",
+              "",
+              "Epochs are passes over the training examples. Past one, examples repeat, and a training loss well below "
+              "the validation loss (held-out examples, same tokens scored) is the training set being memorised, not "
+              "recall learned in context: a probe can keep \"improving\" that way at chance on validation "
+              "(reports/probe-training.md §11).",
               "",
               "A job whose results say `did_not_train` (training decides: its loss did not fall measurably, or its "
               "validation accuracy never cleared chance) gets no gap: its gaps would measure the optimiser, not the "

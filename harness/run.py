@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -23,7 +24,7 @@ from harness.errors import ConfigError
 from harness.gaps import BASELINE_DIR
 from harness import lm_eval_run
 from harness.lr_grid import check_lr_grid, train_probe
-from harness.train import check_train_config
+from harness.train import check_train_config, held_out_loss
 from harness.protocol import did_not_train
 from harness.evaluate import check_eval_config, evaluate
 from models.tokenizer import build_probe_tokenizer
@@ -104,6 +105,14 @@ def summarize(suite: Suite, records: list[dict]) -> tuple[dict, dict]:
     return tasks, {"scores": {c: ci[0] for c, ci in cis.items()}, "ci95": {c: list(ci[1:]) for c, ci in cis.items()}}
 
 
+def _validate(suite: Suite, tokenizer, val_data: dict[str, list[dict]], eval_cfg, device, model) -> dict:
+    """Per task, the validation split's summary (as the test split's: score, chance, ...) and its held-out loss."""
+    tasks, _ = summarize(suite, evaluate(model, tokenizer, {t.alias: t for t in suite.tasks}, val_data, eval_cfg))
+    for alias, loss in held_out_loss(model, tokenizer, val_data, device).items():
+        tasks[alias]["loss"] = loss
+    return tasks
+
+
 def run_job(cfg: DictConfig, job_dir: Path) -> dict:
     job_dir = Path(job_dir)
     if store.is_complete(job_dir):
@@ -144,8 +153,7 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
             validation = None
         else:  # once at train.lr, or once per rate of train.lr_grid keeping the best on validation; reuses ckpt
             val_data = {k: v["validation"] for k, v in data.items() if "validation" in v}
-            validate = (lambda m: summarize(suite, evaluate(m, tokenizer, {t.alias: t for t in suite.tasks}, val_data,
-                                                            cfg.eval))[0]) if val_data else None
+            validate = partial(_validate, suite, tokenizer, val_data, cfg.eval, device) if val_data else None
             model, train_summary, validation = train_probe(
                 model, tokenizer, {k: v["train"] for k, v in data.items()}, cfg.train, seed=cfg.seed, device=device,
                 ckpt=ckpt, validate=validate, log=tracker.log, progress=progress, name=name)

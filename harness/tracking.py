@@ -33,11 +33,13 @@ def job_summary(results: dict) -> dict:
     out |= {f"category/{c}": s for c, s in results["categories"].items()}
     if results["model"].get("params") is not None:
         out["params"] = results["model"]["params"]
-    for k in ("final_loss", "initial_loss", "steps", "tokens", "batch_size", "lr", "tokens_per_s", "seconds"):
+    for k in ("final_loss", "initial_loss", "steps", "tokens", "epochs", "batch_size", "lr", "tokens_per_s", "seconds"):
         if tr.get(k) is not None:
             out[f"train/{k}"] = tr[k]
     if isinstance(tr.get("val_accuracy"), (int, float)):
         out["val/accuracy"] = tr["val_accuracy"]
+    if isinstance(tr.get("val_loss"), (int, float)):
+        out["val/loss"] = tr["val_loss"]
     from harness.protocol import convergence
 
     improving = convergence(tr)["improving"]
@@ -49,8 +51,8 @@ def job_summary(results: dict) -> dict:
     return out
 
 
-LR_GRID_COLUMNS = ["lr", "chosen", "val_accuracy", "initial_loss", "final_loss", "did_not_train", "still_improving",
-                   "seconds"]
+LR_GRID_COLUMNS = ["lr", "chosen", "val_accuracy", "initial_loss", "final_loss", "val_loss", "epochs", "did_not_train",
+                   "still_improving", "seconds"]
 
 
 def lr_grid_rows(results: dict) -> tuple[list[str], list[list]]:

@@ -37,6 +37,29 @@ def make_batch(encoded: list[tuple[list[int], list[bool]]], pad_id: int, device)
     return ids.to(device), mask.to(device), labels.to(device)
 
 
+@torch.no_grad()
+def held_out_loss(model, tokenizer, examples: dict[str, list[dict]], device, batch_size: int = 32) -> dict[str, float]:
+    """Per task, the next-token loss of `model` on `examples` (e.g. the validation split) over the tokens training
+    scores (assistant content and its end token), averaged over those tokens, in the model's own precision. Next to
+    the training loss it separates recall learned in context from the training set memorised: a probe that meets
+    its training examples again can lower its training loss on them and not on held-out ones."""
+    was_training = model.training
+    model.eval()
+    out = {}
+    for name, encoded in encode_examples(tokenizer, examples).items():
+        total, count = 0.0, 0
+        for i in range(0, len(encoded), batch_size):
+            ids, mask, labels = make_batch(encoded[i:i + batch_size], tokenizer.pad_token_id, device)
+            logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits[:, :-1].float()
+            gold = labels[:, 1:]
+            total += float(torch.nn.functional.cross_entropy(logits.transpose(1, 2), gold, ignore_index=-100,
+                                                             reduction="sum"))
+            count += int((gold != -100).sum())
+        out[name] = total / max(count, 1)
+    model.train(was_training)
+    return out
+
+
 def lr_at(step: int, max_steps: int, lr: float, warmup: int, min_ratio: float = 0.1) -> float:
     if step < warmup:
         return lr * (step + 1) / warmup
@@ -84,14 +107,17 @@ def _log_point(curve, window, step, first_loss, opt, tokens, t0, log, echo: str 
 def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed: int, device, log=None, progress=None,
           validate=None, name: str = "probe") -> dict:
     """Train in place. `cfg` has max_steps, batch_size, lr, warmup_steps, weight_decay, grad_clip, log_every and
-    optionally max_seconds (stop after the first step that ends past it; the schedule stays the max_steps one) and
+    optionally max_seconds (stop after the first step that ends past it, not counting the first step, which holds
+    kernel compilation and autotuning; the schedule stays the max_steps one) and
     val_every (every that many steps, `validate(model) -> accuracy` is scored, except at the last step, which the
     caller scores; its time is not training time). Without a showing progress bar, each logged point and validation
     point is also a log line, prefixed with `name`.
 
     Returns a summary: steps (those run), tokens, seconds, initial/final loss (mean of the first/last `log_every`
     steps), the loss curve [[step, loss], ...], the validation points [[step, accuracy], ...] taken during training
-    (`val_curve`, with `validate` and val_every), stopped_at_step (None unless max_seconds stopped it early) and
+    (`val_curve`, with `validate` and val_every), epochs (passes over the training examples), first_step_seconds,
+    stopped_at_step (None unless max_seconds stopped
+    it early) and
     diverged_at_step (None unless a step's loss or gradient norm was not finite: training stops before that step's
     update).
     """
@@ -106,9 +132,11 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
     opt = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.95))
     curve, window = [], []
     tokens, t0 = 0, time.time()
-    first_loss, stopped, diverged, val_curve, val_seconds = None, None, None, [], 0.0
+    first_loss, stopped, diverged, val_curve, val_seconds, first_step = None, None, None, [], 0.0, 0.0
     for step in range(cfg.max_steps):
-        if max_seconds and step and time.time() - t0 - val_seconds > max_seconds:  # a job time limit ended it
+        # a job time limit ended it; the first step is not counted: on GPUs it compiles and autotunes the kernels
+        # (minutes on a cold cache), which would leave the first rate of a grid fewer steps than the others
+        if max_seconds and step and time.time() - t0 - val_seconds - first_step > max_seconds:
             stopped = step
             break
         batch = [encoded[names[rng.randrange(len(names))]] for _ in range(cfg.batch_size)]
@@ -129,6 +157,8 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
             logger.warning("%s: %s at step %d; training stops there (train.diverged_at_step)", name, what, diverged)
             break
         opt.step()
+        if step == 0:
+            first_step = time.time() - t0
         tokens += int(mask.sum())
         window.append(value)
         if len(window) == cfg.log_every or step == cfg.max_steps - 1:
@@ -152,6 +182,9 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
         first_loss = _log_point(curve, window, ran, first_loss, opt, tokens, t0 + val_seconds, log, echo)
     seconds = time.time() - t0 - val_seconds
     model.eval()
+    # batches pick a task, then one of its examples, uniformly: passes over the examples of the smallest task (above
+    # 1, examples repeat and the training loss can fall by memorising them)
+    epochs = ran * cfg.batch_size / len(names) / min(len(encoded[n]) for n in names)
     return {
         "steps": ran,
         "stopped_at_step": stopped,
@@ -160,7 +193,9 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
         "batch_size": cfg.batch_size,
         "lr": cfg.lr,
         "tokens": tokens,
+        "epochs": round(epochs, 3),
         "seconds": round(seconds, 2),
+        "first_step_seconds": round(first_step, 2),
         "tokens_per_s": round(tokens / max(seconds, 1e-9), 1),
         "initial_loss": first_loss,
         "final_loss": curve[-1][1] if curve else None,

@@ -48,7 +48,8 @@ def write_job(sweep: Path, pattern: str, seed: int, tasks: dict[str, dict], *, d
         "categories": {c: stats.mean_ci(g)[0] for c, g in cats.items()},
         "category_ci95": {c: list(stats.mean_ci(g)[1:]) for c, g in cats.items()},
         "train": {"steps": curve[-1][0], "warmup_steps": 10, "batch_size": 4, "lr": 3e-3, "tokens": 1234, "seconds": 1.0,
-                  "initial_loss": curve[0][1], "final_loss": curve[-1][1], "loss_curve": curve},
+                  "epochs": 4.0, "initial_loss": curve[0][1], "final_loss": curve[-1][1], "val_loss": curve[-1][1] + 1.0,
+                  "loss_curve": curve},
         "complete": True,
     }
     if did_not_train is not None:

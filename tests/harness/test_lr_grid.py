@@ -4,6 +4,7 @@ with 1 fact and 4 colours, chance 25%): 40 steps at lr 3e-3 reach 100% validatio
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
@@ -260,6 +261,27 @@ def test_max_seconds_stops_training_early_and_records_where(tmp_path):
     assert cut["steps"] == 1 and cut["stopped_at_step"] == 1 and [s for s, _ in cut["loss_curve"]] == [1]
     assert cut["initial_loss"] == cut["final_loss"]  # one logged point: the first step's loss
     assert cut["tokens"] * 20 < full["tokens"]
+
+
+def test_max_seconds_does_not_count_the_first_step(tmp_path, probe_inputs):
+    """The first step stands for kernel compilation and autotuning (minutes on a GPU with a cold cache): it takes
+    1 s here, longer than the 0.5 s limit, and training still goes on past it; results record its time."""
+    cfg, tokenizer, examples = probe_inputs
+    model, _ = models.build(cfg.model, tokenizer, seed=0)
+    calls = []
+
+    def compile_once(module, args, kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            time.sleep(1.0)
+
+    handle = model.register_forward_pre_hook(compile_once, with_kwargs=True)
+    train_cfg = OmegaConf.merge(cfg.train, {"lr_grid": [GOOD], "max_steps": 4, "log_every": 1, "max_seconds": 0.5})
+    _, summary, _ = lr_grid.train_probe(model, tokenizer, examples, train_cfg, seed=0, device="cpu",
+                                        ckpt=tmp_path / "checkpoint", validate=fake_validation([0.9]))
+    handle.remove()
+    assert summary["first_step_seconds"] >= 1.0 and summary["seconds"] >= 1.0
+    assert summary["steps"] > 1  # before the fix it stopped after step 1, the limit spent on compiling
 
 
 @pytest.mark.parametrize("value", ["0", "-5", "soon", "true"])

@@ -50,8 +50,8 @@ def test_report_numbers(sweep):
     assert "| `qwen3_next:LLLF:tiny:seed1` | — (did not train) |" in md
     # the missing job, and convergence per run
     assert "- `model.pattern=F seed=2` (no complete results)" in md
-    assert "| `qwen3_next:L:tiny:seed0` | 1,001 | 100 | 4 | 0.003 | 1,234 | 5.000 → 2.300 | yes (" in md
-    assert "| `qwen3_next:LLLF:tiny:seed1` **(did not train)** | 1,004 | 100 | 4 | 0.003 | 1,234 | 5.000 → 5.000 | no (" in md
+    assert "| `qwen3_next:L:tiny:seed0` | 1,001 | 100 | 4 | 0.003 | 1,234 | 4.0 | 5.000 → 2.300 (3.300) | yes (" in md
+    assert "| `qwen3_next:LLLF:tiny:seed1` **(did not train)** | 1,004 | 100 | 4 | 0.003 | 1,234 | 4.0 | 5.000 → 5.000 (6.000) | no (" in md
 
 
 def test_difficulty_table(sweep):
@@ -90,8 +90,9 @@ def _edit_train(job_dir, **changes):
 
 
 def grid(val_good, chosen_lr=3e-3):
-    return [{"lr": lr, "val_accuracy": v, "final_loss": loss, "did_not_train": dnt, "still_improving": imp, "chosen": lr == chosen_lr}
-            for lr, v, loss, dnt, imp in ((1e-7, 0.0, 4.9, True, False), (3e-3, val_good, 0.35, False, True))]
+    return [{"lr": lr, "val_accuracy": v, "final_loss": loss, "val_loss": vl, "did_not_train": dnt, "still_improving": imp,
+             "chosen": lr == chosen_lr}
+            for lr, v, loss, vl, dnt, imp in ((1e-7, 0.0, 4.9, 4.95, True, False), (3e-3, val_good, 0.35, 0.5, False, True))]
 
 
 def test_budget_grid_and_convergence_per_variant(tmp_path):
@@ -112,10 +113,10 @@ def test_budget_grid_and_convergence_per_variant(tmp_path):
     assert ("- `qwen3_next:tiny` (2 jobs): 100 steps, warmup 10, batch 4, learning-rate grid 1e-07, 0.003 (best on validation "
             "per job), tokens 1,234.") in md
     assert "Warning" not in md
-    assert "| `qwen3_next:F:tiny` | 1,001 | 100 | 4 | 0.003 (best of 2) | 1,234 | 1.000 → 1.000 | no (+0.000/1k steps" in md
-    assert "| `qwen3_next:L:tiny` | 1,001 | 100 | 4 | 0.003 (best of 2) | 1,234 | 5.000 → 2.300 | yes (-30.000/1k steps" in md
+    assert "| `qwen3_next:F:tiny` | 1,001 | 100 | 4 | 0.003 (best of 2) | 1,234 | 4.0 | 1.000 → 1.000 (2.000) | no (+0.000/1k steps" in md
+    assert "| `qwen3_next:L:tiny` | 1,001 | 100 | 4 | 0.003 (best of 2) | 1,234 | 4.0 | 5.000 → 2.300 (3.300) | yes (-30.000/1k steps" in md
     assert "| job | lr 1e-07 | lr 0.003 |" in md
-    assert "| `qwen3_next:L:tiny` | 0.0 (4.900)† | **80.0 (0.350)↘** |" in md
+    assert "| `qwen3_next:L:tiny` | 0.0 (4.900 / 4.950)† | **80.0 (0.350 / 0.500)↘** |" in md
 
     _edit_train(ell, steps=200, warmup_steps=50, lr_grid=None, lr=1e-3)
     md = report.write(tmp_path).read_text()

@@ -40,6 +40,7 @@ def test_job_run_has_the_summary_metrics_and_the_task_table(tmp_path):
     assert s["eval/mqar"] == pytest.approx(0.9 * 40 / 40 - 10 / 40, abs=0.1) and s["eval/mqar"] == res["tasks"]["mqar"]["score"]
     assert s["eval/one_fact_qa"] == 1.0 and s["category/short"] == 1.0
     assert s["params"] == 1001 and s["train/final_loss"] == pytest.approx(2.3) and s["train/steps"] == 100
+    assert s["val/loss"] == pytest.approx(3.3) and s["train/epochs"] == 4.0  # memorising shows as val/loss >> final_loss
     assert s["train/still_improving"] is True and s["did_not_train"] is False
     assert [h["train/loss"] for h in run["history"] if "train/loss" in h] == pytest.approx([5.0 - 0.3 * i for i in range(10)])
     tab = table(run_dir, s, "eval/tasks")
@@ -149,9 +150,11 @@ def test_job_run_has_the_learning_rate_grid_table(tmp_path):
     res = job_results(tmp_path)
     res["train"]["lr_grid"] = [
         {"lr": 1e-7, "chosen": False, "val_accuracy": 0.0, "val_accuracy_tasks": {"mqar": 0.0, "one_fact_qa": 0.0},
-         "initial_loss": 4.92, "final_loss": 4.91, "did_not_train": True, "still_improving": False, "seconds": 0.75},
+         "initial_loss": 4.92, "final_loss": 4.91, "val_loss": 4.95, "epochs": 2.0, "did_not_train": True,
+         "still_improving": False, "seconds": 0.75},
         {"lr": 3e-3, "chosen": True, "val_accuracy": 0.8, "val_accuracy_tasks": {"mqar": 0.6, "one_fact_qa": 1.0},
-         "initial_loss": 3.48, "final_loss": 0.35, "did_not_train": False, "still_improving": True, "seconds": 0.78}]
+         "initial_loss": 3.48, "final_loss": 0.35, "val_loss": 0.5, "epochs": 2.0, "did_not_train": False,
+         "still_improving": True, "seconds": 0.78}]
     t = tracking.WandbTracker(mode="offline", job_dir=str(tmp_path), run_name="x", job_type="L")
     t.results(res)
     t.finish()
@@ -159,6 +162,6 @@ def test_job_run_has_the_learning_rate_grid_table(tmp_path):
     assert s["train/lr_grid_size"] == 2 and s["train/lr"] == 3e-3
     tab = table(t.run_dir, s, "train/lr_grid")
     assert tab["columns"] == tracking.LR_GRID_COLUMNS + ["val/mqar", "val/one_fact_qa"]
-    assert tab["data"] == [[1e-7, False, 0.0, 4.92, 4.91, True, False, 0.75, 0.0, 0.0],
-                           [3e-3, True, 0.8, 3.48, 0.35, False, True, 0.78, 0.6, 1.0]]
+    assert tab["data"] == [[1e-7, False, 0.0, 4.92, 4.91, 4.95, 2.0, True, False, 0.75, 0.0, 0.0],
+                           [3e-3, True, 0.8, 3.48, 0.35, 0.5, 2.0, False, True, 0.78, 0.6, 1.0]]
     assert tracking.lr_grid_rows(job_results(tmp_path / "nogrid"))[1] == []  # no grid, no table
