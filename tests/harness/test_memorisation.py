@@ -3,21 +3,12 @@
 while its validation accuracy stayed at chance)."""
 import pytest
 import torch
-from omegaconf import OmegaConf
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 import harness.run as run
 from harness.train import encode_examples, make_batch
 from tasks.data import Suite, load_splits
-from tests.harness.test_lr_grid import job_config
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+from tests.harness.test_lr_grid import _one_thread, job_config  # noqa: F401 (an autouse fixture)
 
 
 def reference_loss(model, tokenizer, examples) -> float:
