@@ -50,11 +50,11 @@ def held_out_loss(model, tokenizer, examples: dict[str, list[dict]], device, bat
         total, count = 0.0, 0
         for i in range(0, len(encoded), batch_size):
             ids, mask, labels = make_batch(encoded[i:i + batch_size], tokenizer.pad_token_id, device)
-            logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits[:, :-1].float()
+            logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits[:, :-1]
             gold = labels[:, 1:]
-            total += float(torch.nn.functional.cross_entropy(logits.transpose(1, 2), gold, ignore_index=-100,
-                                                             reduction="sum"))
-            count += int((gold != -100).sum())
+            keep = gold != -100  # the scored positions only, in float32
+            total += float(torch.nn.functional.cross_entropy(logits[keep].float(), gold[keep], reduction="sum"))
+            count += int(keep.sum())
         out[name] = total / max(count, 1)
     model.train(was_training)
     return out
@@ -116,10 +116,8 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
     Returns a summary: steps (those run), tokens, seconds, initial/final loss (mean of the first/last `log_every`
     steps), the loss curve [[step, loss], ...], the validation points [[step, accuracy], ...] taken during training
     (`val_curve`, with `validate` and val_every), epochs (passes over the training examples), first_step_seconds,
-    stopped_at_step (None unless max_seconds stopped
-    it early) and
-    diverged_at_step (None unless a step's loss or gradient norm was not finite: training stops before that step's
-    update).
+    stopped_at_step (None unless max_seconds stopped it early) and diverged_at_step (None unless a step's loss or
+    gradient norm was not finite: training stops before that step's update).
     """
     max_seconds, val_every = check_train_config(cfg)
     echo = name if progress is None or getattr(progress, "disable", False) else None
