@@ -10,6 +10,7 @@ import logging
 import math
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
@@ -121,9 +122,27 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
     """
     max_seconds, val_every = check_train_config(cfg)
     echo = name if progress is None or getattr(progress, "disable", False) else None
-    encoded = encode_examples(tokenizer, train_examples)
-    names = sorted(encoded)
+    names = sorted(train_examples)
     rng = random.Random(seed)
+
+    def draw():  # the next batch's examples: a task, then one of its examples, uniformly, in the seeded order
+        picks = [train_examples[names[rng.randrange(len(names))]] for _ in range(cfg.batch_size)]
+        return [p[rng.randrange(len(p))]["messages"] for p in picks]
+
+    def tokenize(transcripts):  # on the CPU, in the prefetch thread, while the device runs the step before
+        return make_batch(encode_chats(tokenizer, transcripts), tokenizer.pad_token_id, "cpu")
+
+    # Batches are tokenized as drawn, one step ahead: up front, a training set of max_steps x batch_size examples (each
+    # drawn about once: the protocol that keeps memorisation out) would be tokenized before step 1 and held in memory.
+    smallest = min(len(train_examples[n]) for n in names)
+    draws = cfg.max_steps * cfg.batch_size / len(names)  # per task, on average
+    if draws > smallest:
+        logger.warning("%s: %d steps x batch %d draw each task's examples %.1f times on average: examples repeat and the "
+                       "training loss can fall by memorising them (compare train.val_loss); with train.n_examples=%d "
+                       "each is drawn about once", name, cfg.max_steps, cfg.batch_size,
+                       draws / smallest, math.ceil(draws))
+    prefetch = ThreadPoolExecutor(max_workers=1)
+    pending = prefetch.submit(tokenize, draw())
     device = torch.device(device)
     amp = device.type == "cuda" and cfg.get("precision", "auto") in ("auto", "bf16")  # bf16 autocast on GPUs
     model.to(device).train()
@@ -137,9 +156,9 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
         if max_seconds and step and time.time() - t0 - val_seconds - first_step > max_seconds:
             stopped = step
             break
-        batch = [encoded[names[rng.randrange(len(names))]] for _ in range(cfg.batch_size)]
-        batch = [b[rng.randrange(len(b))] for b in batch]
-        ids, mask, labels = make_batch(batch, tokenizer.pad_token_id, device)
+        ids, mask, labels = (t.to(device) for t in pending.result())
+        if step + 1 < cfg.max_steps:
+            pending = prefetch.submit(tokenize, draw())
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg.max_steps, cfg.lr, cfg.warmup_steps)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
@@ -179,10 +198,11 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
     if ran < cfg.max_steps and window:  # the steps since the last logged point
         first_loss = _log_point(curve, window, ran, first_loss, opt, tokens, t0 + val_seconds, log, echo)
     seconds = time.time() - t0 - val_seconds
+    prefetch.shutdown(cancel_futures=True)
     model.eval()
     # batches pick a task, then one of its examples, uniformly: passes over the examples of the smallest task (above
     # 1, examples repeat and the training loss can fall by memorising them)
-    epochs = ran * cfg.batch_size / len(names) / min(len(encoded[n]) for n in names)
+    epochs = ran * cfg.batch_size / len(names) / smallest
     return {
         "steps": ran,
         "stopped_at_step": stopped,

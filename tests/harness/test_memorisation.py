@@ -1,12 +1,16 @@
 """Held-out loss and epochs: what tells a probe that memorised its training set from one that learned the task
 (reports/probe-training.md §11: qwen3_next L's training loss fell from 3.02 to 1.20 over 5 epochs of mqar_base
 while its validation accuracy stayed at chance)."""
+import random
+
 import pytest
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 import harness.run as run
-from harness.train import encode_examples, make_batch
+import harness.train as train_module
+import models
+from harness.train import encode_examples, make_batch, train
 from tasks.data import Suite, load_splits
 from tests.harness.test_lr_grid import _one_thread, job_config  # noqa: F401 (an autouse fixture)
 
@@ -48,3 +52,23 @@ def test_a_probe_that_memorises_has_a_training_loss_far_below_its_validation_los
     tr = run.run_job(cfg, tmp_path)["train"]
     assert tr["epochs"] == 200
     assert tr["final_loss"] < 0.3 and tr["val_loss"] > 5 * tr["final_loss"] and tr["val_loss"] > 1.5, tr
+
+
+def test_batches_are_tokenized_as_drawn_in_the_seeded_order(monkeypatch):
+    """Training on fresh examples (train.n_examples = steps x batch) must not tokenize the whole training set up
+    front: each step tokenizes its own batch, and the batches follow the seeded draw (a task, then one of its
+    examples, uniformly), the same for every variant."""
+    cfg = job_config("suite.tasks=[{name: one_fact_qa}, {name: short_copy}, {name: arith_step}]", "train.batch_size=4", "train.max_steps=6", "train.n_examples=30")
+    suite = Suite.from_config(cfg.suite)
+    data = {t.alias: load_splits(t, {"train": 30}, seed=cfg.suite.seed, cache_dir=None)["train"] for t in suite.tasks}
+    tokenizer = run.suite_tokenizer(suite, {k: {"train": v} for k, v in data.items()})
+    seen, real = [], train_module.encode_chats
+    monkeypatch.setattr(train_module, "encode_chats", lambda tok, transcripts: seen.append(transcripts) or real(tok, transcripts))
+    model, _ = models.build(cfg.model, tokenizer, seed=0)
+    summary = train(model, tokenizer, data, cfg.train, seed=7, device="cpu")
+    rng, names, expected = random.Random(7), sorted(data), []
+    for _ in range(6):
+        picks = [data[names[rng.randrange(len(names))]] for _ in range(4)]
+        expected.append([p[rng.randrange(len(p))]["messages"] for p in picks])
+    assert len(names) == 3 and seen == expected
+    assert summary["epochs"] == pytest.approx(6 * 4 / 3 / 30, abs=1e-3)  # rounded to 3 places
