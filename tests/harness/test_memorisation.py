@@ -58,12 +58,18 @@ def test_batches_are_tokenized_as_drawn_in_the_seeded_order(monkeypatch):
     """Training on fresh examples (train.n_examples = steps x batch) must not tokenize the whole training set up
     front: each step tokenizes its own batch, and the batches follow the seeded draw (a task, then one of its
     examples, uniformly), the same for every variant."""
-    cfg = job_config("suite.tasks=[{name: one_fact_qa}, {name: short_copy}, {name: arith_step}]", "train.batch_size=4", "train.max_steps=6", "train.n_examples=30")
+    cfg = job_config("suite.tasks=[{name: one_fact_qa}, {name: short_copy}, {name: arith_step}]",
+                     "train.batch_size=4", "train.max_steps=6", "train.n_examples=30")
     suite = Suite.from_config(cfg.suite)
     data = {t.alias: load_splits(t, {"train": 30}, seed=cfg.suite.seed, cache_dir=None)["train"] for t in suite.tasks}
     tokenizer = run.suite_tokenizer(suite, {k: {"train": v} for k, v in data.items()})
     seen, real = [], train_module.encode_chats
-    monkeypatch.setattr(train_module, "encode_chats", lambda tok, transcripts: seen.append(transcripts) or real(tok, transcripts))
+
+    def spy(tok, transcripts):  # every call's transcripts, then the real tokenization
+        seen.append(transcripts)
+        return real(tok, transcripts)
+
+    monkeypatch.setattr(train_module, "encode_chats", spy)
     model, _ = models.build(cfg.model, tokenizer, seed=0)
     summary = train(model, tokenizer, data, cfg.train, seed=7, device="cpu")
     rng, names, expected = random.Random(7), sorted(data), []
