@@ -1,15 +1,17 @@
 """Package discovery for setuptools (metadata lives in pyproject.toml).
 
-The Hydra configs stay in conf/ at the top of the repository and install as the package data `harness.conf`,
-so `hybrid-eval` finds them from a clone, an editable install and a wheel alike (harness/__main__.py).
+Everything importable lives under `hybrid_eval` (hybrid_eval/kernels, models, tasks, harness). The Hydra configs
+stay in conf/ at the top of the repository and install as the package data `hybrid_eval/conf`, so `hybrid-eval`
+finds them from a clone, an editable install and a wheel alike (`hybrid_eval.config_dir`). benchmarks/,
+experiments/, reports/ and tests/ are not installed.
 """
 from setuptools import find_namespace_packages, find_packages, setup
 
-code = find_packages(include=["harness*", "models*", "kernels*", "tasks*"])
-conf = ["harness.conf"] + [f"harness.conf.{p}" for p in find_namespace_packages(where="conf")]
+code = find_packages(include=["hybrid_eval", "hybrid_eval.*"])
+conf = ["hybrid_eval.conf"] + [f"hybrid_eval.conf.{p}" for p in find_namespace_packages(where="conf")]
 
 setup(
     packages=code + conf,
-    package_dir={"harness.conf": "conf"},
+    package_dir={"hybrid_eval.conf": "conf"},
     package_data={p: ["*.yaml"] for p in conf},
 )

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from tasks import Task, TaskConfigError, register
-from tasks.base import assistant, user
+from hybrid_eval.tasks import Task, TaskConfigError, register
+from hybrid_eval.tasks.base import assistant, user
 
 WORDS = "red blue green gold".split()
 

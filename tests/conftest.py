@@ -32,7 +32,7 @@ def tiny_qwen3_next(pattern: str, vocab_size: int = 64, seed: int = 0):
     import torch
     from transformers import AutoModelForCausalLM
 
-    from models import get_family
+    from hybrid_eval.models import get_family
 
     family = get_family("qwen3_next")
     config, _ = family.matched_config(pattern, "tiny", vocab_size, pad_token_id=0)

@@ -29,7 +29,7 @@ def test_default_experiment_is_the_quick_sweep():
 
 
 def run_cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True, cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "hybrid_eval", *args], capture_output=True, text=True, cwd=cwd,
                           env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
 
 

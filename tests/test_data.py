@@ -2,8 +2,8 @@
 import pytest
 from omegaconf import OmegaConf
 
-from tasks import TaskConfigError, build, example_hash
-from tasks.data import Suite, load_splits
+from hybrid_eval.tasks import TaskConfigError, build, example_hash
+from hybrid_eval.tasks.data import Suite, load_splits
 
 
 def test_splits_are_disjoint_and_cache_returns_identical_data(tmp_path):

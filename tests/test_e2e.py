@@ -15,7 +15,7 @@ FAST = ["model.size=tiny", "train.max_steps=3", "train.log_every=1", "train.batc
 
 def run_sweep(sweep_dir, *extra):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "WANDB_MODE": "offline"}
-    return subprocess.run([sys.executable, "-m", "harness", *FAST, *extra, f"hydra.sweep.dir={sweep_dir}"],
+    return subprocess.run([sys.executable, "-m", "hybrid_eval", *FAST, *extra, f"hydra.sweep.dir={sweep_dir}"],
                           capture_output=True, text=True, cwd=sweep_dir.parent, env=env)
 
 

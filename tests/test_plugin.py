@@ -6,7 +6,7 @@ import sys
 
 from omegaconf import OmegaConf
 
-from tasks.data import Suite, load_splits
+from hybrid_eval.tasks.data import Suite, load_splits
 from tests.conftest import ROOT
 
 EXAMPLE = ROOT / "examples" / "count_task.py"
@@ -25,7 +25,7 @@ def test_plugin_registers_and_scores():
 
 def test_a_run_uses_the_plugin(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-m", "harness", "~experiment", "logger=none", "threads=1",
+    out = subprocess.run([sys.executable, "-m", "hybrid_eval", "~experiment", "logger=none", "threads=1",
                           f"suite.include=[{EXAMPLE}]", "suite.tasks=[{name: word_count, knobs: {length: 4}}]",
                           "model.size=tiny", "train.max_steps=2", "train.n_examples=20", "train.n_validation=2",
                           "eval.n_test=3", f"hydra.run.dir={tmp_path}"], capture_output=True, text=True, env=env, cwd=tmp_path)

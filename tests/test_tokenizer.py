@@ -1,7 +1,7 @@
 """The word-level probe tokenizer: chat template, training masks, save/reload with AutoTokenizer."""
 from transformers import AutoTokenizer
 
-from models.tokenizer import build_probe_tokenizer, chat_ids, encode_chats
+from hybrid_eval.models.tokenizer import build_probe_tokenizer, chat_ids, encode_chats
 
 MESSAGES = [
     {"role": "user", "content": "ann lives in paris ."},

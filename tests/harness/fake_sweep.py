@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import stats
+from hybrid_eval.harness.analysis import stats
 
 
 def paired(n: int, acc: float, worse: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -68,6 +68,6 @@ def write_multirun_yaml(sweep: Path, patterns: str, seeds: str) -> None:
         f"    params:\n      model.pattern: {patterns}\n"
         f"  overrides:\n    task:\n    - seed={seeds}\n"
         "  runtime:\n    cwd: /tmp\n"
-        "logger:\n  _target_: harness.tracking.WandbTracker\n  mode: offline\n  project: hybrid-eval\n  entity: null\n"
+        "logger:\n  _target_: hybrid_eval.harness.report.tracking.WandbTracker\n  mode: offline\n  project: hybrid-eval\n  entity: null\n"
         "  group: ${hydra:sweep.dir}\n  tags: []\n"
     )

@@ -1,14 +1,7 @@
-"""Shared setup for the kernel tests: the ``gpu`` marker, and the repository root on sys.path."""
-
-import pathlib
-import sys
+"""Shared setup for the kernel tests: the ``gpu`` marker, subnormals flushed."""
 
 import pytest
 import torch
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # `pytest tests/kernels` from anywhere finds the `kernels` package
-    sys.path.insert(0, str(ROOT))
 
 
 def pytest_configure(config):

@@ -9,8 +9,8 @@ import importlib.util
 import pytest
 import torch
 
-import kernels
-from kernels import backend
+from hybrid_eval import kernels
+from hybrid_eval.kernels import backend
 
 
 @pytest.fixture

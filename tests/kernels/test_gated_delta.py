@@ -22,8 +22,8 @@ from kernel_inputs import (
     relative_error,
 )
 
-import kernels
-from kernels.gated_delta import gated_delta_chunked, gated_delta_reference
+from hybrid_eval import kernels
+from hybrid_eval.kernels.gated_delta import gated_delta_chunked, gated_delta_reference
 
 
 def make(B, T, H, HV, K, V, seed=0, strong=False, device="cpu", dtype=torch.float32):
@@ -175,7 +175,7 @@ def test_fla_gradients_match_torch_on_gpu():
 @cuda
 def test_fla_backward_detection_matches_fla():
     """fla_backward_ok() says False exactly where fla's own gated backward refuses (Hopper, Triton 3.4-3.7.0);
-    there our fla backend trains anyway, through fla's forward and the torch backward (kernels/recompute.py)."""
+    there our fla backend trains anyway, through fla's forward and the torch backward (hybrid_eval/kernels/recompute.py)."""
     pytest.importorskip("fla")
     from fla.ops.gated_delta_rule import chunk_gated_delta_rule
 

@@ -22,9 +22,9 @@ from kernel_inputs import (
     relative_error,
 )
 
-import kernels
-from kernels.kda import kda_chunked, kda_reference
-from kernels.kda import chunked as kda_chunked_module
+from hybrid_eval import kernels
+from hybrid_eval.kernels.kda import kda_chunked, kda_reference
+from hybrid_eval.kernels.kda import chunked as kda_chunked_module
 
 
 def make(B, T, H, HV, K, V, seed=0, strong=False, device="cpu", dtype=torch.float32):

@@ -18,8 +18,8 @@ from kernel_inputs import (
     relative_error,
 )
 
-import kernels
-from kernels.lightning import lightning_chunked, lightning_reference
+from hybrid_eval import kernels
+from hybrid_eval.kernels.lightning import lightning_chunked, lightning_reference
 
 # MiniMax's q, k, v come out of SiLU unnormalised and the scale is 1, so outputs grow to O(10-100): compare
 # relative to their size.
@@ -185,7 +185,7 @@ def _stand_in_fla(monkeypatch, chunk):
 def test_a_non_finite_fla_state_is_recomputed_with_torch(monkeypatch, caplog):
     """fla 0.6.0's chunk_simple_gla gave NaN final states for a zero-decay head at T = 65 on an H200 (its outputs
     were right): lightning_fla checks the state past one chunk and falls back to the torch backend, warning once."""
-    from kernels.lightning.fla import _warn_nonfinite, lightning_fla
+    from hybrid_eval.kernels.lightning.fla import _warn_nonfinite, lightning_fla
 
     _warn_nonfinite.cache_clear()  # the warning is once per process and shape
     q, k, v, decay, s0 = make(2, 65, 3, 8, 8, seed=3)
@@ -206,7 +206,7 @@ def test_a_non_finite_fla_state_is_recomputed_with_torch(monkeypatch, caplog):
 
 
 def test_a_finite_fla_state_is_returned_as_is(monkeypatch):
-    from kernels.lightning.fla import lightning_fla
+    from hybrid_eval.kernels.lightning.fla import lightning_fla
 
     q, k, v, decay, s0 = make(1, 70, 2, 8, 8, seed=4)
     sentinel_o, sentinel_s = torch.zeros(1, 70, 2, 8), torch.ones(1, 2, 8, 8)

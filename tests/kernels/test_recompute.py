@@ -1,4 +1,4 @@
-"""fla forward + torch backward (kernels/recompute.py), the training path where fla refuses its gated backward.
+"""fla forward + torch backward (hybrid_eval/kernels/recompute.py), the training path where fla refuses its gated backward.
 
 On CPU the pairing is checked with the reference loop standing in for fla's forward: outputs are the fast
 function's, gradients (w.r.t. q, k, v, g, beta, initial_state, through o and the final state) equal the torch
@@ -10,9 +10,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kernels import backend
-from kernels.gated_delta import gated_delta_chunked, gated_delta_reference
-from kernels.recompute import forward_backward
+from hybrid_eval.kernels import backend
+from hybrid_eval.kernels.gated_delta import gated_delta, gated_delta_chunked, gated_delta_reference
+from hybrid_eval.kernels.recompute import forward_backward
 from tests.kernels.kernel_inputs import betas, generator, log_gates, qkv
 
 
@@ -76,7 +76,7 @@ def test_fla_gated_delta_trains_on_this_gpu():
         pytest.skip("flash-linear-attention is not installed")
     inputs = [x.detach().cuda().requires_grad_() for x in _inputs(300)]
     backend.calls.clear()
-    o, final = __import__("kernels").gated_delta(*inputs[:5], initial_state=inputs[5], output_final_state=True)
+    o, final = gated_delta(*inputs[:5], initial_state=inputs[5], output_final_state=True)
     (o.square().sum() + final.sin().sum()).backward()
     got = [x.grad.clone() for x in inputs]
     ok, _ = backend.fla_backward_ok("gated_delta")

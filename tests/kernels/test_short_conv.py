@@ -7,8 +7,8 @@ import pytest
 import torch
 from kernel_inputs import GRAD_ATOL, GRAD_RTOL, assert_close, cuda, generator, randn, relative_error
 
-import kernels
-from kernels.short_conv import short_conv_chunked, short_conv_reference
+from hybrid_eval import kernels
+from hybrid_eval.kernels.short_conv import short_conv_chunked, short_conv_reference
 
 LENGTHS = [1, 63, 64, 65, 1000]
 

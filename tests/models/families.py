@@ -6,7 +6,7 @@ import os
 import torch
 from transformers import AutoModelForCausalLM
 
-from models import get_family
+from hybrid_eval.models import get_family
 from tests.conftest import ROOT
 
 PATTERNS = {
@@ -54,6 +54,6 @@ def expected_pattern(pattern: str, n_layers: int) -> list[str]:
 
 
 def cli_env() -> dict:
-    """Environment for a `python -m harness` subprocess: this checkout first on PYTHONPATH, W&B offline."""
+    """Environment for a `hybrid-eval` subprocess: this checkout first on PYTHONPATH, W&B offline."""
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     return {**os.environ, "PYTHONPATH": path, "WANDB_MODE": "offline"}

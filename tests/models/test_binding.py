@@ -1,4 +1,4 @@
-"""The linear layers of Qwen3-Next, Kimi Linear and MiniMax run through kernels/ (models/binding.py).
+"""The linear layers of Qwen3-Next, Kimi Linear and MiniMax run through kernels/ (hybrid_eval/models/binding.py).
 
 - By counting: one forward of a tiny LLLF/LLLLLLLF probe calls our op once per linear layer (and the short conv
   once per conv layer) on the backend the run asked for, prefill and single-token decode alike.
@@ -6,7 +6,7 @@
   steps agree to 1e-4 (measured ~1e-6: the same recurrences, summed in another order), and every gradient of a
   loss to 1e-4 of the model's largest gradient. Gate parameters of heads whose decay is ~e^-10 per token have
   gradients ~1e-10 that differ at ~1e-9 (relative 5e-4 of their own maximum): the torch backend flushes decay
-  products below e^-30 to exact zeros (kernels/gated_delta/chunked.py).
+  products below e^-30 to exact zeros (hybrid_eval/kernels/gated_delta/chunked.py).
 - ``kernels.backend=reference`` gives the same logits as ``torch`` (the specification vs the chunked form).
 - Asking for fla on CPU tensors fails with one line, not inside Triton.
 """
@@ -15,9 +15,9 @@ import inspect
 import pytest
 import torch
 
-import kernels
-import models
-from models.binding import is_bound, transformers_default
+from hybrid_eval import kernels
+from hybrid_eval import models
+from hybrid_eval.models.binding import is_bound, transformers_default
 from tests.models.families import tiny
 
 # family, pattern, op, linear layers at tiny, short convs per forward

@@ -9,8 +9,8 @@ import inspect
 import pytest
 import torch
 
-import models
-from harness.generate import greedy
+from hybrid_eval import models
+from hybrid_eval.harness.decode.greedy import greedy
 from tests.models.families import CASES, tiny
 
 STEPS = 16
@@ -73,7 +73,7 @@ def test_cached_greedy_equals_recomputing_every_step(family, pattern):
     assert tokens == ref_tokens
     assert (logits - ref_logits).abs().max().item() <= ATOL
     assert len(set(tokens)) > 1  # the comparison is not between two constant streams
-    # harness.generate.greedy on a left-padded batch gives each prompt's single-sequence tokens
+    # harness.decode.greedy.greedy on a left-padded batch gives each prompt's single-sequence tokens
     single = [tokens, cached_decode(model, prompts[1], STEPS)[0]]
     assert is_greedy_under_one_recompute(model, prompts[1], single[1])
     batched = greedy(model, prompts, max_new_tokens=STEPS, stop_ids={STOP}, pad_id=0, batch_size=len(prompts))

@@ -5,8 +5,8 @@ import inspect
 import pytest
 import torch
 
-import models
-from models.cache import cache_tensors_bytes
+from hybrid_eval import models
+from hybrid_eval.models.cache import cache_tensors_bytes
 from tests.models.families import CASES, tiny
 
 

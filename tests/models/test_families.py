@@ -4,8 +4,8 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-import models
-from models import ModelConfigError, get_family
+from hybrid_eval import models
+from hybrid_eval.models import ModelConfigError, get_family
 from tests.models.families import CASES, PATTERNS, TOPK, built_pattern, expected_pattern, tiny
 
 

@@ -10,10 +10,10 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-import models
-from models import ModelConfigError
-from models.pretrained import FALLBACK_CHAT_TEMPLATE
-from models.tokenizer import build_probe_tokenizer, chat_ids
+from hybrid_eval import models
+from hybrid_eval.models import ModelConfigError
+from hybrid_eval.models.pretrained import FALLBACK_CHAT_TEMPLATE
+from hybrid_eval.models.tokenizer import build_probe_tokenizer, chat_ids
 from tests.models.families import PATTERNS, cli_env, tiny
 
 HYBRID = {"qwen3_next": "LLLF", "kimi_linear": "LLLF", "minimax": "LLLLLLLF", "deepseek_v32": "sparse"}
@@ -110,7 +110,7 @@ def test_bad_directories_are_one_line_errors_naming_path_and_need(checkpoints, t
 
 
 def run_cli(cwd, *args):
-    return subprocess.run([sys.executable, "-m", "harness", *FAST, *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "hybrid_eval", *FAST, *args], capture_output=True, text=True,
                           cwd=cwd, env=cli_env())
 
 
@@ -132,7 +132,7 @@ def test_cli_evaluates_a_checkpoint_and_its_baseline_without_training(checkpoint
             for d in (job, job / "baseline")]
     assert keys[0] == keys[1] and len(keys[0]) == 12
     # ... and they do: the report pairs the checkpoint with its named baseline
-    from harness import gaps
+    from hybrid_eval.harness.analysis import gaps
 
     g = gaps.compute(gaps.load_jobs(job))
     (entry,) = g["variants"].values()

@@ -4,8 +4,8 @@ import math
 import torch
 from omegaconf import OmegaConf
 
-import models
-from models.tokenizer import build_probe_tokenizer
+from hybrid_eval import models
+from hybrid_eval.models.tokenizer import build_probe_tokenizer
 
 TOKENIZER = build_probe_tokenizer([f"w{i}" for i in range(40)])
 

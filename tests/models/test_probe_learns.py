@@ -3,7 +3,7 @@ easy MQAR within a fixed small budget with the recipe init, and does not with tr
 import pytest
 import torch
 
-from harness.mqar_probe import parser, run
+from mqar_probe import parser, run
 
 pytestmark = pytest.mark.slow
 ARGS = ["unused.jsonl", "unused", "--d", "64", "--layers", "2", "--kv", "4", "--seq", "16", "--keys", "16",

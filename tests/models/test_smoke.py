@@ -14,7 +14,7 @@ def test_smoke_every_family_trains_and_evaluates_at_tiny(tmp_path):
     args = ["-m", "~experiment", f"model={','.join(FAMILIES)}", "model.size=tiny", "train.max_steps=2",
             "train.batch_size=4", "train.log_every=1", "train.n_examples=20", "train.n_validation=2", "eval.n_test=4",
             "eval.max_new_tokens=4", "logger=none", "threads=1", f"hydra.sweep.dir={sweep}", "hydra.sweep.subdir=${hydra.job.num}"]
-    out = subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True, text=True, cwd=tmp_path,
+    out = subprocess.run([sys.executable, "-m", "hybrid_eval", *args], capture_output=True, text=True, cwd=tmp_path,
                          env=cli_env())
     assert out.returncode == 0, out.stderr[-4000:]
     seen = {}

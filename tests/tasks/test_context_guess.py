@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tasks.registry import build, load_builtin
+from hybrid_eval.tasks.registry import build, load_builtin
 
 load_builtin()
 N = 600

@@ -7,12 +7,12 @@ import json
 
 import pytest
 
-from tasks.__main__ import lines
-from tasks.base import CATEGORIES, TaskConfigError, words
-from tasks.registry import REGISTRY, build, load_builtin
+from hybrid_eval.tasks.__main__ import lines
+from hybrid_eval.tasks.base import CATEGORIES, TaskConfigError, words
+from hybrid_eval.tasks.registry import REGISTRY, build, load_builtin
 
 load_builtin()
-BUILTIN = sorted(n for n, cls in REGISTRY.items() if cls.__module__.startswith("tasks."))
+BUILTIN = sorted(n for n, cls in REGISTRY.items() if cls.__module__.startswith("hybrid_eval.tasks."))
 N = 4
 
 # for every knob of every built-in task: a valid value other than the default
@@ -158,7 +158,7 @@ def test_bad_knobs_raise_one_line(name):
 def test_splits_are_disjoint_and_ids_stable():
     task = build("parity", length=6)  # 64 bit strings: small enough for collisions without exclusion
     test = task.generate(20, 0, "test")
-    from tasks.base import example_hash
+    from hybrid_eval.tasks.base import example_hash
 
     train = task.generate(20, 0, "train", exclude=frozenset(example_hash(e) for e in test))
     assert not {example_hash(e) for e in test} & {example_hash(e) for e in train}
@@ -173,7 +173,7 @@ def test_python_m_tasks_lists_every_task():
 
 
 def test_python_m_tasks_prints_the_listing(capsys):
-    from tasks.__main__ import main
+    from hybrid_eval.tasks.__main__ import main
 
     assert main([]) == 0
     assert capsys.readouterr().out.splitlines() == lines()
@@ -181,9 +181,9 @@ def test_python_m_tasks_prints_the_listing(capsys):
 
 _DIGEST = """
 import hashlib, json
-from tasks.registry import REGISTRY, build, load_builtin
+from hybrid_eval.tasks.registry import REGISTRY, build, load_builtin
 load_builtin()
-names = sorted(n for n, c in REGISTRY.items() if c.__module__.startswith("tasks."))
+names = sorted(n for n, c in REGISTRY.items() if c.__module__.startswith("hybrid_eval.tasks."))
 data = [build(n).generate(3, 0, "test") for n in names] + [build(n).vocabulary() for n in names]
 print(hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest())
 """

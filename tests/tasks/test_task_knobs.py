@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from tasks.base import words
-from tasks.registry import build, load_builtin
+from hybrid_eval.tasks.base import words
+from hybrid_eval.tasks.registry import build, load_builtin
 
 load_builtin()
 
@@ -149,8 +149,8 @@ def test_arith_step_ops():
 
 def test_arith_step_facts_recur_in_training():
     """With the harness's split sizes every test fact also occurs in train (under another speaker)."""
-    from tasks.base import example_hash
-    from tasks.data import load_splits
+    from hybrid_eval.tasks.base import example_hash
+    from hybrid_eval.tasks.data import load_splits
 
     def fact(ex):
         return prompt(ex).split(": ")[-1]
@@ -170,7 +170,7 @@ def test_parity_length_and_answer():
 
 
 def test_permutation_steps_and_answer():
-    from tasks.vocab_extra import ORDINALS
+    from hybrid_eval.tasks.vocab_extra import ORDINALS
 
     for ask in ["order", "place"]:
         for ex in examples("permutation", n_items=3, steps=5, ask=ask):
@@ -221,7 +221,7 @@ def test_short_controls():
 
 # --- multi turn -------------------------------------------------------------------------------------
 def test_mrcr_rounds_same_topic_and_answer():
-    from tasks.vocab_extra import ORDINALS
+    from hybrid_eval.tasks.vocab_extra import ORDINALS
 
     for ex in examples("mrcr", rounds=7, same_topic=3, poem_words=4):
         msgs = ex["messages"]
@@ -251,7 +251,7 @@ def test_knowledge_update_latest_wins():
 
 
 def test_slot_tracking_turns_changes_and_form():
-    from tasks.multi_turn.slot_tracking import read_form
+    from hybrid_eval.tasks.multi_turn.slot_tracking import read_form
 
     for turns, changes in [(1, 0), (4, 3), (2, 5)]:
         for ex in examples("slot_tracking", turns=turns, changes=changes):

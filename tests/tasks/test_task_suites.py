@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from tasks.base import CATEGORIES
-from tasks.data import Suite
+from hybrid_eval.tasks.base import CATEGORIES
+from hybrid_eval.tasks.data import Suite
 
 SUITES = sorted((Path(__file__).resolve().parents[2] / "conf" / "suite").glob("*.yaml"))
 CATEGORY_SUITES = {"short", "long_context", "reasoning", "multi_turn"}
@@ -24,7 +24,7 @@ def test_suite_composes_with_the_main_config(path):
     with initialize_config_dir(config_dir=str(path.parents[1]), version_base="1.3"):
         cfg = compose("config", overrides=[f"suite={path.stem}"])
     assert cfg.suite.name == path.stem
-    assert set(cfg.suite) >= {"name", "seed", "include", "tasks"}  # what harness/run.py reads
+    assert set(cfg.suite) >= {"name", "seed", "include", "tasks"}  # what hybrid_eval/harness/run.py reads
 
 
 @pytest.mark.parametrize("path", SUITES, ids=lambda p: p.stem)
@@ -42,7 +42,7 @@ def test_suite_loads_and_generates(path):
 
 
 def test_mqar_base_is_16_pairs_in_256_tokens_with_a_blank_gap():
-    from models.tokenizer import build_probe_tokenizer, chat_ids
+    from hybrid_eval.models.tokenizer import build_probe_tokenizer, chat_ids
 
     suite = Suite.from_config(OmegaConf.load(Path(__file__).resolve().parents[2] / "conf" / "suite" / "mqar_base.yaml"))
     (task,) = suite.tasks

@@ -5,8 +5,8 @@ import inspect
 
 import pytest
 
-from tasks.multi_turn import tool_call
-from tasks.multi_turn.tool_call import MAX_CHARS, ParseError, ToolCall, format_call, parse_call
+from hybrid_eval.tasks.multi_turn import tool_call
+from hybrid_eval.tasks.multi_turn.tool_call import MAX_CHARS, ParseError, ToolCall, format_call, parse_call
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from tasks.base import words
-from tasks.multi_turn.environment import TOOLS, VOCABULARY, Account, Environment, State
-from tasks.registry import build, load_builtin
+from hybrid_eval.tasks.base import words
+from hybrid_eval.tasks.multi_turn.environment import TOOLS, VOCABULARY, Account, Environment, State
+from hybrid_eval.tasks.registry import build, load_builtin
 
 load_builtin()
 
@@ -105,7 +105,7 @@ def test_gold_calls_replay_to_the_final_state():
 
 
 def test_final_state_match_detects_wrong_and_missing_calls():
-    from tasks.vocab import NAMES
+    from hybrid_eval.tasks.vocab import NAMES
 
     task = build("tool_episode", turns=6)
     writes = mismatches = reads = 0

@@ -1,0 +1,41 @@
+"""`hybrid-eval` (= `python -m hybrid_eval`): the Hydra entry point (default experiment: `quick`)."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from hybrid_eval import config_dir
+
+
+def _quiet_libraries() -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    warnings.filterwarnings("ignore", category=UserWarning, module="torch")
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    from hybrid_eval.harness.run import quiet
+
+    if quiet() or not sys.stderr.isatty():
+        hf_logging.disable_progress_bar()
+    logging.getLogger("datasets").setLevel(logging.ERROR)
+
+
+@hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    _quiet_libraries()
+    from hybrid_eval.harness.errors import user_errors
+    from hybrid_eval.harness.run import run_job
+
+    with user_errors():
+        run_job(cfg, Path(HydraConfig.get().runtime.output_dir))
+
+
+if __name__ == "__main__":
+    main()

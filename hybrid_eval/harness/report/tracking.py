@@ -1,0 +1,307 @@
+"""Experiment tracking: a W&B run per job (offline by default) or nothing (`logger=none`), and one W&B
+run of job_type "report" per sweep with the gap table and charts.
+
+Both classes are instantiated from `conf/logger/*.yaml` through `_target_`. `logger.mode=online` falls back
+to offline with one warning when W&B cannot be reached; results never depend on the tracker.
+
+What a W&B user sees (runs grouped by sweep directory, job_type = the variant's pattern, or "report"):
+- job runs: history `train/loss`, `train/lr`, `train/tokens_per_s` (and whatever else train.py logs, such
+  as `val/accuracy`; with `train.lr_grid`, run i of the grid logs at steps i * max_steps + step, its rate as
+  `train/grid_lr`); summary `eval/<task>`, `category/<category>`, `params`, `train/*`, `did_not_train`;
+  tables `eval/tasks` and, with a grid, `train/lr_grid` (one row per rate: validation accuracy overall and
+  per task, losses, did_not_train, still_improving, chosen); the resolved config.
+- report run: tables `gaps/table` (job × category), `gaps/tasks`, `gaps/seeds`, `minimax/table`; a bar
+  chart `gaps/by_category`; line charts `difficulty/<task>`; every report PNG under `plots/...`; summary
+  `gap/<job>/<category>`, `minimax/<job>`.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------- what gets logged (plain data)
+
+def job_summary(results: dict) -> dict:
+    """Summary metrics of one job for W&B's run comparison."""
+    tr = results.get("train") or {}
+    out = {f"eval/{t}": v["score"] for t, v in results["tasks"].items()}
+    out |= {f"category/{c}": s for c, s in results["categories"].items()}
+    if results["model"].get("params") is not None:
+        out["params"] = results["model"]["params"]
+    for k in ("final_loss", "initial_loss", "steps", "tokens", "epochs", "batch_size", "lr", "tokens_per_s", "seconds"):
+        if tr.get(k) is not None:
+            out[f"train/{k}"] = tr[k]
+    if isinstance(tr.get("val_accuracy"), (int, float)):
+        out["val/accuracy"] = tr["val_accuracy"]
+    if isinstance(tr.get("val_loss"), (int, float)):
+        out["val/loss"] = tr["val_loss"]
+    from hybrid_eval.harness.train.protocol import convergence
+
+    improving = convergence(tr)["improving"]
+    if improving is not None:
+        out["train/still_improving"] = improving
+    if tr.get("lr_grid"):
+        out["train/lr_grid_size"] = len(tr["lr_grid"])
+    out["did_not_train"] = bool(results.get("did_not_train", False))
+    return out
+
+
+LR_GRID_COLUMNS = ["lr", "chosen", "val_accuracy", "initial_loss", "final_loss", "val_loss", "epochs", "did_not_train",
+                   "still_improving", "seconds"]
+
+
+def lr_grid_rows(results: dict) -> tuple[list[str], list[list]]:
+    """(columns, rows) of the learning-rate grid (harness/train/lr_grid.py): one row per rate, with each task's
+    validation accuracy as `val/<task>` columns; no rows without a grid."""
+    grid = (results.get("train") or {}).get("lr_grid") or []
+    tasks = list(dict.fromkeys(t for r in grid for t in (r.get("val_accuracy_tasks") or {})))
+    rows = [[r.get(k) for k in LR_GRID_COLUMNS] + [(r.get("val_accuracy_tasks") or {}).get(t) for t in tasks] for r in grid]
+    return LR_GRID_COLUMNS + [f"val/{t}" for t in tasks], rows
+
+
+TASK_COLUMNS = ["task", "registered", "category", "knobs", "score", "ci_lo", "ci_hi", "n", "chance"]
+
+
+def task_rows(results: dict) -> list[list]:
+    return [[t, v.get("task", t), v["category"], " ".join(f"{k}={x}" for k, x in (v.get("knobs") or {}).items()),
+             v["score"], *v["ci95"], v["n"], v["chance"]] for t, v in results["tasks"].items()]
+
+
+GAP_COLUMNS = ["job", "variant", "seed", "category", "gap", "ci_lo", "ci_hi", "n", "distinguishable", "did_not_train"]
+
+
+def gap_rows(gaps: dict) -> list[list]:
+    """One row per (job, category); a job that did not train has one row per category with no gap."""
+    rows = []
+    cats = sorted({t["category"] for s in gaps["scores"].values() for t in s["tasks"].values()})
+    for name, v in gaps["variants"].items():
+        if v.get("did_not_train"):
+            rows += [[name, v["variant"], v["seed"], c, None, None, None, None, None, True] for c in cats]
+            continue
+        for c, g in (v.get("categories") or {}).items():
+            rows.append([name, v["variant"], v["seed"], c, g["gap"], *g["ci95"], g.get("n"), g["distinguishable"], False])
+    return rows
+
+
+TASK_GAP_COLUMNS = ["job", "task", "category", "gap", "ci_lo", "ci_hi", "n"]
+
+
+def task_gap_rows(gaps: dict) -> list[list]:
+    return [[name, t, g["category"], g["gap"], *g["ci95"], g["n"]]
+            for name, v in gaps["variants"].items() for t, g in (v.get("tasks") or {}).items()]
+
+
+SEED_COLUMNS = ["variant", "level", "name", "mean", "std", "min", "max", "n_seeds"]
+
+
+def seed_rows(gaps: dict) -> list[list]:
+    return [[variant, level[:-1] if level == "tasks" else "category", k, s["mean"], s["std"], s["min"], s["max"], s["n"]]
+            for variant, e in gaps.get("seeds", {}).items() for level in ("categories", "tasks")
+            for k, s in (e.get("gaps") or {}).get(level, {}).items()]
+
+
+MINIMAX_COLUMNS = ["job", "verdict", "control_gap", "reasoning_gap", "multi_turn_gap", "reason"]
+
+
+def minimax_rows(gaps: dict) -> list[list]:
+    rows = []
+    for name, v in gaps["variants"].items():
+        m = v.get("minimax")
+        if v.get("did_not_train"):
+            rows.append([name, "did not train", None, None, None, "excluded"])
+        elif m:
+            t = m.get("targets", {})
+            rows.append([name, m["verdict"], (m.get("control") or {}).get("gap"),
+                         t.get("reasoning", {}).get("gap"), t.get("multi_turn", {}).get("gap"), m["reason"]])
+    return rows
+
+
+def report_summary(gaps: dict) -> dict:
+    out = {"jobs": len(gaps["scores"]), "missing_jobs": len(gaps.get("missing", []))}
+    for name, v in gaps["variants"].items():
+        if v.get("did_not_train"):
+            out[f"did_not_train/{name}"] = True
+            continue
+        for c, g in (v.get("categories") or {}).items():
+            out[f"gap/{name}/{c}"] = g["gap"]
+        if v.get("minimax"):
+            out[f"minimax/{name}"] = v["minimax"]["verdict"]
+    for variant, e in gaps.get("seeds", {}).items():
+        if "minimax" in e:
+            out[f"minimax/{variant}"] = e["minimax"]["verdict"]
+        for c, s in (e.get("gaps") or {}).get("categories", {}).items():
+            out[f"gap_mean/{variant}/{c}"] = s["mean"]
+    return out
+
+
+# ---------------------------------------------------------------- trackers
+
+class NullTracker:
+    run_dir = None
+
+    def __init__(self, **_):
+        pass
+
+    def log(self, metrics: dict, step: int | None = None) -> None:
+        pass
+
+    def summary(self, metrics: dict) -> None:
+        pass
+
+    def table(self, key: str, columns: list[str], rows: list[list]) -> None:
+        pass
+
+    def results(self, results: dict) -> None:
+        """A finished job: summary metrics and the per-task evaluation table."""
+        self.summary(job_summary(results))
+        self.table("eval/tasks", TASK_COLUMNS, task_rows(results))
+        columns, rows = lr_grid_rows(results)
+        if rows:
+            self.table("train/lr_grid", columns, rows)
+
+    def report(self, gaps: dict, figures: dict) -> None:
+        """A finished sweep: gap tables, charts and the report's figures ({key: png path})."""
+
+    def finish(self) -> None:
+        pass
+
+
+class WandbTracker(NullTracker):
+    MODES = ("offline", "online", "disabled")
+
+    def __init__(self, *, mode: str = "offline", project: str = "hybrid-eval", entity: str | None = None,
+                 group: str | None = None, job_dir: str = ".", run_name: str | None = None,
+                 job_type: str | None = None, run_config: dict | None = None, tags=None, **_):
+        if mode not in self.MODES:
+            from hybrid_eval.harness.errors import ConfigError
+
+            raise ConfigError(f"logger.mode={mode!r}; accepted: {', '.join(self.MODES)}")
+        import wandb
+
+        self._wandb = wandb
+        os.environ.setdefault("WANDB_SILENT", "true")
+        kwargs = dict(project=project, entity=entity, group=group, name=run_name, job_type=job_type,
+                      config=run_config, dir=str(Path(job_dir)), tags=list(tags or []), reinit="finish_previous")
+        try:
+            self.run = wandb.init(mode=mode, **kwargs)
+        except Exception as e:  # no key, no network: keep the results, log offline
+            if mode != "online":
+                raise
+            log.warning("W&B online init failed (%s); logging offline instead", (str(e).splitlines() or [type(e).__name__])[0])
+            self.run = wandb.init(mode="offline", **kwargs)
+
+    @property
+    def run_dir(self) -> Path | None:
+        """The run's folder (offline: .../wandb/offline-run-*), holding run-*.wandb and files/."""
+        return Path(self.run.dir).parent if getattr(self.run, "dir", None) else None
+
+    def log(self, metrics, step=None):
+        self.run.log(metrics, step=step)
+
+    def summary(self, metrics):
+        for k, v in metrics.items():
+            self.run.summary[k] = v
+
+    def table(self, key, columns, rows):
+        self.run.log({key: self._wandb.Table(columns=columns, data=rows)})
+
+    def results(self, results):
+        super().results(results)
+        if results.get("did_not_train"):
+            self.run.tags = tuple(self.run.tags or ()) + ("did-not-train",)
+
+    def report(self, gaps, figures):
+        wandb = self._wandb
+        gap_table = wandb.Table(columns=GAP_COLUMNS, data=gap_rows(gaps))
+        bars = wandb.Table(columns=["job · category", "gap"],
+                           data=[[f"{r[0]} · {r[3]}", r[4]] for r in gap_rows(gaps) if not r[-1]])
+        media = {
+            "gaps/table": gap_table,
+            "gaps/by_category": wandb.plot.bar(bars, "job · category", "gap",
+                                               title=f"gap to {gaps['baseline']} by category (baseline − variant)"),
+            "gaps/tasks": wandb.Table(columns=TASK_GAP_COLUMNS, data=task_gap_rows(gaps)),
+            "minimax/table": wandb.Table(columns=MINIMAX_COLUMNS, data=minimax_rows(gaps)),
+        }
+        if gaps.get("seeds"):
+            media["gaps/seeds"] = wandb.Table(columns=SEED_COLUMNS, data=seed_rows(gaps))
+        for task, d in (gaps.get("difficulty") or {}).items():
+            numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in d["values"])
+            xs = list(d["values"]) if numeric else list(range(len(d["values"])))
+            ys = [[math.nan if m is None else m for m in s["mean"]] for s in d["scores"].values()]
+            media[f"difficulty/{task}"] = wandb.plot.line_series(
+                xs=xs, ys=ys, keys=list(d["scores"]), title=f"{task}: accuracy vs {d['knob']}",
+                xname=d["knob"] if numeric else f"{d['knob']} (level)")
+        for key, path in figures.items():
+            media[f"plots/{key}"] = wandb.Image(str(path))
+        self.run.log(media)
+        self.summary(report_summary(gaps))
+
+    def finish(self):
+        self.run.finish()
+
+
+# ---------------------------------------------------------------- the sweep-level run
+
+def _select(cfg, key, default=None):
+    from omegaconf import OmegaConf
+
+    try:
+        v = OmegaConf.select(cfg, key, default=default, throw_on_resolution_failure=True)
+    except Exception:  # an interpolation that only resolves inside a Hydra job
+        return default
+    return OmegaConf.to_container(v, resolve=True) if OmegaConf.is_config(v) else v
+
+
+def sweep_group(sweep_dir, cfg) -> str:
+    """The W&B group a finished sweep's jobs used, from its saved multirun.yaml: conf/logger/wandb.yaml sets
+    `group: ${hydra:sweep.dir}`, so it is `hydra.sweep.dir` as written when it holds no interpolation, else
+    (the default `outputs/<suite>/${now:...}`) the sweep directory relative to the launch directory."""
+    raw = None
+    try:
+        from omegaconf import OmegaConf
+
+        raw = OmegaConf.to_container(cfg.hydra.sweep, resolve=False).get("dir")
+    except Exception:
+        pass
+    if raw is not None and "${" not in str(raw):
+        return str(raw)
+    sweep_dir, cwd = Path(sweep_dir).resolve(), _select(cfg, "hydra.runtime.cwd")
+    if cwd and sweep_dir.is_relative_to(Path(cwd).resolve()):
+        return str(sweep_dir.relative_to(Path(cwd).resolve()))
+    return str(sweep_dir)
+
+
+def log_report(sweep_dir, gaps: dict, figures: dict, cfg=None, group: str | None = None) -> Path | None:
+    """Log the sweep's report as a W&B run of job_type "report" in the sweep's group, with the sweep's
+    logger settings (`cfg` is the sweep config; default: SWEEP_DIR/multirun.yaml). Returns the run's folder,
+    or None when the sweep's logger is off."""
+    from hydra.utils import get_class
+    from omegaconf import OmegaConf
+
+    if cfg is None:
+        path = Path(sweep_dir) / "multirun.yaml"
+        cfg = OmegaConf.load(path) if path.is_file() else OmegaConf.create({"logger": {"_target_": f"{__name__}.WandbTracker"}})
+    target = _select(cfg, "logger._target_")
+    if not target:
+        return None
+    if str(target).startswith("harness.tracking."):  # a sweep written before the package was named hybrid_eval
+        target = f"{__name__}.{str(target).rsplit('.', 1)[1]}"
+    cls = get_class(target)
+    if not issubclass(cls, WandbTracker):
+        return None
+    kwargs = {k: v for k in ("mode", "project", "entity") if (v := _select(cfg, f"logger.{k}")) is not None}
+    tags = ["report"] + [t for t in (_select(cfg, "logger.tags") or []) if isinstance(t, str) and "${" not in t]
+    tracker = cls(**kwargs, group=group or sweep_group(sweep_dir, cfg), job_dir=str(sweep_dir), run_name="report",
+                  job_type="report", tags=tags,
+                  run_config={"sweep_dir": str(sweep_dir), "baseline": gaps["baseline"], "jobs": list(gaps["scores"]),
+                              "missing": gaps.get("missing", [])})
+    try:
+        tracker.report(gaps, figures)
+    finally:
+        tracker.finish()
+    return tracker.run_dir

@@ -1,0 +1,198 @@
+"""One job: build the suite's data, the probe tokenizer and model, train, evaluate, write results.
+
+    conf -> tasks (data) -> tokenizer -> models.build -> train -> evaluate -> results.json, samples.jsonl, W&B
+
+A rerun into the same directory skips a job whose results are complete and reuses a saved checkpoint.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from functools import partial
+from pathlib import Path
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from tqdm.auto import tqdm
+
+from hybrid_eval import kernels
+from hybrid_eval import models
+from hybrid_eval.harness.analysis import stats
+from hybrid_eval.harness import store
+from hybrid_eval.harness.errors import ConfigError
+from hybrid_eval.harness.analysis.gaps import BASELINE_DIR
+from hybrid_eval.harness.evaluate import lm_eval_run
+from hybrid_eval.harness.train.lr_grid import check_lr_grid, train_probe
+from hybrid_eval.harness.train.loop import check_train_config, held_out_loss
+from hybrid_eval.harness.train.protocol import did_not_train
+from hybrid_eval.harness.evaluate.scoring import check_eval_config, evaluate
+from hybrid_eval.models.tokenizer import build_probe_tokenizer
+from hybrid_eval.tasks.base import words
+from hybrid_eval.tasks.data import Suite, answer_budgets, load_splits
+
+log = logging.getLogger(__name__)
+CHECKPOINT = "checkpoint"
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device={name!r} but CUDA is not available; accepted here: auto, cpu")
+    if name not in ("cpu",) and not name.startswith("cuda"):
+        raise ConfigError(f"device={name!r}; accepted: auto, cpu, cuda, cuda:N")
+    return torch.device(name)
+
+
+def set_kernel_backend(cfg: DictConfig, device: torch.device) -> str:
+    """Apply `kernels.backend` for this run (models/binding.py routes the linear layers through kernels/)."""
+    name = str(OmegaConf.select(cfg, "kernels.backend", default="auto"))
+    if name not in kernels.BACKENDS:
+        raise ConfigError(f"kernels.backend={name!r}; accepted: {', '.join(kernels.BACKENDS)}")
+    if name == "fla" and device.type != "cuda":
+        raise ConfigError(f"kernels.backend=fla needs a CUDA device (device is {device}); use auto, torch or reference")
+    if name == "fla" and not kernels.fla_available():
+        raise ConfigError("kernels.backend=fla but flash-linear-attention is not installed: pip install 'hybrid-eval[gpu]'")
+    kernels.set_backend(name)
+    return name
+
+
+def kernel_paths(before: dict) -> dict:
+    """Calls of each linear-attention op per backend since `before` (a copy of kernels.calls), e.g. 'kda:fla'."""
+    return {f"{op}:{backend}": n - before.get((op, backend), 0)
+            for (op, backend), n in sorted(kernels.calls.items()) if n > before.get((op, backend), 0)}
+
+
+def quiet() -> bool:
+    """No progress bars under CI (CI=true or 1) even when a terminal is attached; tqdm's disable=None
+    already hides them when stderr is not a terminal."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def progress(total: int, desc: str):
+    return tqdm(total=total, desc=desc, leave=False, disable=True if quiet() else None, dynamic_ncols=True)
+
+
+def suite_tokenizer(suite: Suite, data: dict[str, dict[str, list[dict]]]):
+    vocab = set()
+    for task in suite.tasks:
+        vocab.update(task.vocabulary())
+        for examples in data[task.alias].values():
+            for ex in examples:
+                for m in ex["messages"]:
+                    vocab.update(words(m["content"]))
+    return build_probe_tokenizer(vocab)
+
+
+def summarize(suite: Suite, records: list[dict]) -> tuple[dict, dict]:
+    by_task: dict[str, list[float]] = {}
+    episode: dict[str, dict[str, list[float]]] = {}  # per-episode metrics some records carry (harness/evaluate/scoring.py)
+    for r in records:
+        by_task.setdefault(r["task"], []).append(r["score"])
+        for key in ("final_state_match", "pass_hat_k", "pass_at_k"):
+            if key in r:
+                episode.setdefault(r["task"], {}).setdefault(key, []).append(float(r[key]))
+    tasks, cats = {}, {}
+    for task in suite.tasks:
+        scores = by_task[task.alias]
+        est, lo, hi = stats.mean_ci([scores])
+        tasks[task.alias] = {"task": task.name, "category": task.category, "score": est, "ci95": [lo, hi], "n": len(scores),
+                            "chance": task.chance(), "context_guess": task.context_guess(), "knobs": task.knob_dict(),
+                            **{key: sum(v) / len(v) for key, v in episode.get(task.alias, {}).items()}}
+        cats.setdefault(task.category, []).append(scores)
+    cis = {c: stats.mean_ci(groups) for c, groups in cats.items()}
+    return tasks, {"scores": {c: ci[0] for c, ci in cis.items()}, "ci95": {c: list(ci[1:]) for c, ci in cis.items()}}
+
+
+def _validate(suite: Suite, tokenizer, val_data: dict[str, list[dict]], eval_cfg, device, model) -> dict:
+    """Per task, the validation split's summary (as the test split's: score, chance, ...) and its held-out loss."""
+    tasks, _ = summarize(suite, evaluate(model, tokenizer, {t.alias: t for t in suite.tasks}, val_data, eval_cfg))
+    for alias, loss in held_out_loss(model, tokenizer, val_data, device).items():
+        tasks[alias]["loss"] = loss
+    return tasks
+
+
+def run_job(cfg: DictConfig, job_dir: Path) -> dict:
+    job_dir = Path(job_dir)
+    if store.is_complete(job_dir):
+        log.info("results in %s are complete; skipping", job_dir)
+        return store.read_json(job_dir / store.RESULTS)
+    t_start = time.time()
+    if cfg.get("threads"):
+        torch.set_num_threads(int(cfg.threads))
+    device = pick_device(str(cfg.device))
+    kernel_backend = set_kernel_backend(cfg, device)
+    calls_before = dict(kernels.calls)
+    models.validate(cfg.model)
+    check_eval_config(cfg.eval)  # a bad eval.multi_turn fails before training, not after
+    check_lr_grid(cfg.train)  # so does a bad train.lr_grid
+    check_train_config(cfg.train)  # and a bad train.max_seconds or train.val_every
+    pretrained = models.is_pretrained(cfg.model)
+    if pretrained and cfg.model.get("baseline_path") is not None:  # the named baseline first, into <job>/baseline/
+        run_job(OmegaConf.merge(cfg, {"model": {"path": cfg.model.baseline_path, "baseline_path": None}}), job_dir / BASELINE_DIR)
+    suite = Suite.from_config(cfg.suite)
+    lm_eval_plan = lm_eval_run.plan(cfg.eval, suite)  # eval.lm_eval_tasks checked (registry tasks loaded) before data and training
+    # train/validation are generated for pretrained models too: test examples exclude them, so every job shares a test set
+    sizes = {"train": cfg.train.n_examples, "validation": cfg.train.n_validation, "test": cfg.eval.n_test}
+    data = {t.alias: load_splits(t, sizes, seed=cfg.suite.seed, cache_dir=cfg.cache_dir) for t in suite.tasks}
+    if pretrained:  # evaluated as is, with its own tokenizer
+        model, tokenizer, info = models.load_pretrained(cfg.model)
+    else:
+        tokenizer = suite_tokenizer(suite, data)
+        model, info = models.build(cfg.model, tokenizer, seed=cfg.seed)
+    name = f"{info['family']}:{info['pattern']}:{info['size']}"
+    make_tracker = instantiate(cfg.logger, _partial_=True)
+    tracker = make_tracker(job_dir=str(job_dir), run_name=f"{name}:seed{cfg.seed}", job_type=str(info["pattern"]),
+                           run_config=OmegaConf.to_container(cfg, resolve=True))
+    ckpt = job_dir / CHECKPOINT
+    try:
+        if pretrained:
+            train_summary = {"pretrained": info["path"], **dict.fromkeys(
+                ("steps", "warmup_steps", "batch_size", "tokens", "initial_loss", "final_loss", "seconds"))}
+            validation = None
+        else:  # once at train.lr, or once per rate of train.lr_grid keeping the best on validation; reuses ckpt
+            val_data = {k: v["validation"] for k, v in data.items() if "validation" in v}
+            validate = partial(_validate, suite, tokenizer, val_data, cfg.eval, device) if val_data else None
+            model, train_summary, validation = train_probe(
+                model, tokenizer, {k: v["train"] for k, v in data.items()}, cfg.train, seed=cfg.seed, device=device,
+                ckpt=ckpt, validate=validate, log=tracker.log, progress=progress, name=name)
+        model.to(device).eval()
+        verdict = {}
+        if validation is not None:  # scored on the validation split (harness/train/protocol.py)
+            flag, reason = did_not_train(train_summary["initial_loss"], train_summary["final_loss"], validation,
+                                         train_summary.get("diverged_at_step"))
+            verdict = {"did_not_train": flag, "did_not_train_reason": reason}
+        t_eval = time.time()
+        records = evaluate(model, tokenizer, {t.alias: t for t in suite.tasks}, {k: v["test"] for k, v in data.items()},
+                           cfg.eval, progress_factory=progress)
+        eval_seconds = time.time() - t_eval
+        tasks, categories = summarize(suite, records)
+        for alias, n in answer_budgets(tokenizer, {k: v["test"] for k, v in data.items()}, cfg.eval.max_new_tokens).items():
+            tasks[alias]["max_new_tokens"] = n  # as generated (harness/evaluate/scoring.py)
+        lm_eval_info = (lm_eval_run.run(lm_eval_plan, model, tokenizer, cfg, suite, job_dir, data, records, tasks, categories)
+                        if lm_eval_plan else None)  # adds lm_eval/<task> records, tasks and the lm_eval category
+        results = {
+            "model": info,
+            "suite": suite.name,
+            "seed": int(cfg.seed),
+            "tasks": tasks,
+            "categories": categories["scores"],
+            "category_ci95": categories["ci95"],
+            "train": train_summary,
+            "timings": {"train_s": train_summary["seconds"], "eval_s": round(eval_seconds, 2),
+                        "total_s": round(time.time() - t_start, 2)},
+            "device": str(device),
+            "kernels": {"backend": kernel_backend, "calls": kernel_paths(calls_before)},  # which path ran
+            **({"lm_eval": lm_eval_info} if lm_eval_info else {}),
+            **verdict,
+            "complete": True,
+        }
+        store.write_jsonl(job_dir / store.SAMPLES, records)
+        store.write_json(job_dir / store.RESULTS, results)
+        tracker.results(results)  # summary metrics (scores, params, training, did_not_train) and the task table
+    finally:
+        tracker.finish()
+    log.info("%s: %s", name, {t: round(v["score"], 3) for t, v in tasks.items()})
+    return results

@@ -1,0 +1,274 @@
+"""Learning-rate grid (DESIGN §7, the MAD protocol): a probe variant is trained once per rate of
+`train.lr_grid`, every run from the same initial weights with the same seed and data order; each run is
+scored on the validation split, and the best run is the variant's result, the only one evaluated on test:
+
+    chosen = among the runs that trained (not did_not_train; all runs if none did), the highest validation
+             accuracy (mean over the suite's tasks); ties: lower final training loss, then lower lr
+
+`train.lr_grid: null` (the default) trains once at `train.lr`, as before.
+
+Files, for resuming: the chosen run is `<job>/checkpoint/`, whose `train.json` (written last) holds the
+whole grid, so a rerun reuses it and trains nothing. While the grid runs, `<job>/checkpoint.lr_grid/` holds
+`runs.json` (every finished run's record) and the best run so far (`lr=<rate>/`); a rerun after an
+interruption trains only the rates without a record. Only the chosen run's weights are kept.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+from pathlib import Path
+
+import torch
+from omegaconf import OmegaConf
+
+from hybrid_eval.harness import store
+from hybrid_eval.harness.errors import ConfigError
+from hybrid_eval.harness.train.protocol import did_not_train, record_convergence
+from hybrid_eval.harness.train.loop import train
+
+logger = logging.getLogger(__name__)
+SELECTION = ("runs that trained first (not did_not_train); highest validation accuracy (mean over tasks); "
+             "ties: lower final training loss, then lower lr")
+ACCEPTED = "accepted: null (train once at train.lr) or a list of distinct positive rates, e.g. train.lr_grid='[3e-4,1e-3,3e-3]'"
+# a resumed grid's finished runs count only if these (and the seed) are unchanged
+TRAIN_KEYS = ("max_steps", "max_seconds", "val_every", "batch_size", "warmup_steps", "weight_decay", "grad_clip",
+              "log_every", "n_examples", "precision")
+
+
+def check_lr_grid(train_cfg) -> list[float] | None:
+    """The grid's rates as floats, or None for no grid; a bad grid is a ConfigError (one line, exit 2)."""
+    grid = train_cfg.get("lr_grid")
+    if grid is None:
+        return None
+    if OmegaConf.is_config(grid):
+        grid = OmegaConf.to_container(grid, resolve=True)
+    if not isinstance(grid, (list, tuple)):
+        raise ConfigError(f"train.lr_grid={grid!r} is not a list; {ACCEPTED}")
+    if not grid:
+        raise ConfigError(f"train.lr_grid=[] is empty; {ACCEPTED}")
+    bad = [x for x in grid if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x) or x <= 0]
+    if bad:
+        raise ConfigError(f"train.lr_grid={list(grid)} has {', '.join(repr(x) for x in bad)}, not a positive number; {ACCEPTED}")
+    rates = [float(x) for x in grid]
+    if len(set(rates)) < len(rates):
+        raise ConfigError(f"train.lr_grid={list(grid)} repeats a rate; {ACCEPTED}")
+    if int(train_cfg.get("n_validation") or 0) <= 0:
+        raise ConfigError(f"train.lr_grid needs a validation split to choose a rate, but train.n_validation="
+                          f"{train_cfg.get('n_validation')}; accepted: train.n_validation >= 1")
+    return rates
+
+
+def select(runs: list[dict]) -> int:
+    """Index of the chosen run: a run that trained before one that did not (`did_not_train`, e.g. diverged);
+    then highest `val_accuracy`; ties: lower `final_loss` (a missing or NaN loss counts as infinite), then lower `lr`."""
+    def key(i):
+        r = runs[i]
+        val = r.get("val_accuracy")
+        loss = r.get("final_loss")
+        return (bool(r.get("did_not_train")), -(val if val is not None else -math.inf),
+                loss if loss is not None and math.isfinite(loss) else math.inf, r["lr"])
+
+    if not runs:
+        raise ValueError("select needs at least one run")
+    return min(range(len(runs)), key=key)
+
+
+def val_accuracy(validation: dict[str, dict]) -> float:
+    """Mean validation accuracy over the suite's tasks (each task weighs the same)."""
+    return sum(v["score"] for v in validation.values()) / len(validation)
+
+
+def add_validation(summary: dict, validation: dict[str, dict] | None) -> dict:
+    """Validation accuracy of the trained probe into its summary: overall, per task, and as the last point
+    [[steps, accuracy]] of the validation curve (after the points taken during training with train.val_every); and
+    the validation loss, overall and per task, when the validation summary has it."""
+    if validation:
+        summary["val_accuracy"] = val_accuracy(validation)
+        summary["val_accuracy_tasks"] = {t: v["score"] for t, v in validation.items()}
+        losses = {t: v["loss"] for t, v in validation.items() if v.get("loss") is not None}
+        if losses:  # the held-out loss (harness.train.loop.held_out_loss), mean over tasks as the accuracy
+            summary["val_loss"] = sum(losses.values()) / len(losses)
+            summary["val_loss_tasks"] = losses
+        steps = summary.get("steps")
+        during = [p for p in summary.get("val_curve") or [] if p[0] != steps]  # a reused checkpoint has the end point
+        summary["val_curve"] = during + [[steps, summary["val_accuracy"]]]
+    return summary
+
+
+def _during(validate, cfg):
+    """The accuracy-only validation `train` scores every train.val_every steps (None without either)."""
+    return (lambda model: val_accuracy(validate(model))) if validate is not None and cfg.get("val_every") else None
+
+
+def train_probe(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed: int, device, ckpt,
+                validate=None, log=None, progress=None, name: str = "probe"):
+    """Train `model` (once, or once per rate of `cfg.lr_grid`) and keep the chosen run in `ckpt`; reuse
+    `ckpt` when it already holds a trained probe.
+
+    `validate(model) -> {alias: {score, chance, n, ...}}` scores a trained model on the validation split
+    (required with a grid); `log(metrics, step)` is the tracker's; `progress(total, desc)` makes a bar.
+    Returns (model, training summary with convergence and validation accuracy, validation or None).
+    """
+    grid = check_lr_grid(cfg)
+    ckpt = Path(ckpt)
+    if store.is_checkpoint(ckpt):
+        summary = store.read_json(ckpt / "train.json")
+        _check_reuse(ckpt, summary, grid)
+        logger.info("reusing trained checkpoint %s", ckpt)
+        shutil.rmtree(_workdir(ckpt), ignore_errors=True)  # left behind if a grid was stopped right after choosing
+        from transformers import AutoModelForCausalLM
+
+        model = AutoModelForCausalLM.from_pretrained(ckpt)
+        model.to(device).eval()
+        validation = validate(model) if validate else None
+    elif grid is None:
+        bar = progress(cfg.max_steps, f"train {name}") if progress else None
+        summary = train(model, tokenizer, train_examples, cfg, seed=seed, device=device, log=log, progress=bar,
+                        validate=_during(validate, cfg), name=name)
+        if bar is not None:
+            bar.close()
+        record_convergence(summary)
+        _save(model, tokenizer, ckpt, summary)
+        validation = validate(model) if validate else None
+    else:
+        if validate is None:
+            raise ValueError("train_probe: a learning-rate grid needs `validate`")
+        model, summary, validation = _train_grid(model, tokenizer, train_examples, cfg, grid, seed=seed, device=device,
+                                                 ckpt=ckpt, validate=validate, log=log, progress=progress, name=name)
+    if "convergence" not in summary:  # a checkpoint saved before convergence was recorded
+        record_convergence(summary)
+    return model, add_validation(summary, validation), validation
+
+
+# ---------------------------------------------------------------- the grid
+
+def _train_grid(model, tokenizer, train_examples, cfg, grid, *, seed, device, ckpt, validate, log, progress, name):
+    work = _workdir(ckpt)
+    fingerprint = {k: _plain(cfg.get(k)) for k in TRAIN_KEYS} | {"seed": int(seed)}
+    done = _resume(work, fingerprint, grid)  # {lr: record} of runs finished before an interruption
+    init = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+    best_state = None  # the best run's weights when it was trained in this process
+    for i, lr in enumerate(grid):
+        tag = f"{name} lr={lr:g} ({i + 1}/{len(grid)})"
+        if lr in done:
+            logger.info("%s: finished before, reused: %s", tag, _line(done[lr]))
+            continue
+        model.load_state_dict(init)  # every run starts from the same weights, seed and data order
+        torch.manual_seed(seed)
+        bar = progress(cfg.max_steps, f"train {tag}") if progress else None
+        summary = train(model, tokenizer, train_examples, OmegaConf.merge(cfg, {"lr": lr}), seed=seed, device=device,
+                        log=_offset_log(log, i, int(cfg.max_steps), lr), progress=bar, validate=_during(validate, cfg),
+                        name=tag)
+        if bar is not None:
+            bar.close()
+        validation = validate(model)
+        flag, reason = did_not_train(summary["initial_loss"], summary["final_loss"], validation,
+                                     summary.get("diverged_at_step"))
+        record = add_validation(record_convergence(summary), validation) | {
+            "did_not_train": flag, "did_not_train_reason": reason, "validation": validation}
+        previous = _best(done, grid)
+        done[lr] = record
+        new_best = _best(done, grid) == lr
+        if new_best:  # its weights replace the previous best's on disk (saved before runs.json names it)
+            _save(model, tokenizer, work / _dirname(lr), None)
+            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        store.write_json(work / "runs.json", {"fingerprint": fingerprint, "runs": list(done.values())})
+        if new_best and previous is not None:
+            shutil.rmtree(work / _dirname(previous), ignore_errors=True)
+        logger.info("%s: %s", tag, _line(record))
+    runs = [done[lr] for lr in grid]
+    chosen = runs[select(runs)]
+    logger.info("%s: chose lr=%g (%s)", name, chosen["lr"], SELECTION)
+    table = [{k: v for k, v in r.items() if k != "validation"} | {"chosen": r is chosen} for r in runs]
+    summary = {k: v for k, v in chosen.items() if k not in ("validation", "did_not_train", "did_not_train_reason")}
+    summary |= {"seconds": round(sum(r["seconds"] for r in runs), 2), "seconds_chosen": chosen["seconds"],
+                "lr_grid": table, "lr_selection": SELECTION}
+    best_dir = work / _dirname(chosen["lr"])
+    store.write_json(best_dir / "train.json", summary)  # train.json last: the checkpoint is complete
+    if ckpt.exists():  # a half-written checkpoint of an earlier attempt
+        shutil.rmtree(ckpt)
+    best_dir.rename(ckpt)
+    shutil.rmtree(work, ignore_errors=True)
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    else:  # chosen in an earlier, interrupted attempt
+        from transformers import AutoModelForCausalLM
+
+        model = AutoModelForCausalLM.from_pretrained(ckpt)
+    model.to(device).eval()
+    return model, summary, chosen["validation"]
+
+
+def _best(done: dict[float, dict], grid: list[float]) -> float | None:
+    runs = [done[lr] for lr in grid if lr in done]
+    return runs[select(runs)]["lr"] if runs else None
+
+
+def _resume(work: Path, fingerprint: dict, grid: list[float]) -> dict[float, dict]:
+    """Records of runs an interrupted attempt finished with the same settings; the best of them must still
+    have its weights on disk (else nothing is reused)."""
+    try:
+        saved = store.read_json(work / "runs.json")
+    except (OSError, ValueError):
+        saved = None
+    if not saved or saved.get("fingerprint") != fingerprint:
+        if work.exists():
+            logger.info("%s: settings changed or nothing finished; starting the grid over", work)
+            shutil.rmtree(work)
+        return {}
+    done = {float(r["lr"]): r for r in saved["runs"] if float(r["lr"]) in grid}
+    best = _best(done, grid)
+    if best is not None and not (work / _dirname(best) / "config.json").exists():
+        shutil.rmtree(work)
+        return {}
+    logger.info("%s: resuming the grid; finished before: %s", work, ", ".join(f"{lr:g}" for lr in done) or "none")
+    return done
+
+
+def _check_reuse(ckpt: Path, summary: dict, grid: list[float] | None) -> None:
+    """A saved checkpoint is reused only for the grid it was chosen from (or for no grid, as before)."""
+    saved = [float(r["lr"]) for r in summary.get("lr_grid") or []] or None
+    if (saved is None) != (grid is None) or (saved is not None and sorted(saved) != sorted(grid)):
+        was = f"train.lr_grid={saved}" if saved else f"train.lr={summary.get('lr')} (no grid)"
+        raise ConfigError(f"{ckpt} was trained with {was} but this run sets train.lr_grid={grid}; "
+                          "accepted: the same grid, or another output directory")
+
+
+def _save(model, tokenizer, path: Path, summary: dict | None) -> None:
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    if summary is not None:
+        store.write_json(path / "train.json", summary)  # last: marks the checkpoint complete
+
+
+def _offset_log(log, index: int, max_steps: int, lr: float):
+    """The tracker's log for run `index` of the grid: W&B steps must only grow, so run i logs at
+    i * max_steps + step, with its rate as `train/grid_lr`."""
+    if log is None:
+        return None
+    return lambda metrics, step=None: log({**metrics, "train/grid_lr": lr},
+                                          step=None if step is None else index * max_steps + step)
+
+
+def _workdir(ckpt: Path) -> Path:
+    return ckpt.with_name(ckpt.name + ".lr_grid")
+
+
+def _dirname(lr: float) -> str:
+    return f"lr={lr!r}"
+
+
+def _plain(v):
+    return OmegaConf.to_container(v, resolve=True) if OmegaConf.is_config(v) else v
+
+
+def _line(r: dict) -> str:
+    loss = (f"loss {r['initial_loss']:.3f} -> {r['final_loss']:.3f}" if r.get("final_loss") is not None else "no loss")
+    if r.get("val_loss") is not None:
+        loss += f", validation loss {r['val_loss']:.3f}"
+    if r.get("epochs") is not None:
+        loss += f", {r['epochs']:.1f} epochs"
+    return (f"validation {100 * r['val_accuracy']:.1f}%, {loss}, "
+            f"{'did not train' if r['did_not_train'] else 'trained'}, "
+            f"{'still improving' if r.get('still_improving') else 'not improving' if r.get('still_improving') is False else 'improvement unknown'}")

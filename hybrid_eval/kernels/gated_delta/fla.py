@@ -1,0 +1,30 @@
+"""Gated delta rule through flash-linear-attention 0.6.0's Triton kernels (CUDA only; imported on first call).
+
+``fla.ops.gated_delta_rule.chunk_gated_delta_rule`` for training and prefill, and
+``fused_recurrent_gated_delta_rule`` for short inputs without autograd (decoding; it has no backward), chosen by
+``kernels.backend.run_fla``. Both take our layout ([B, T, H, K] q/k, [B, T, HV, V] v with HV a multiple of H,
+log-space g and beta of [B, T, HV], initial state [B, HV, K, V]) and the same recurrence. On Hopper with Triton
+>= 3.4, < 3.7.1 the chunk kernel's backward raises (see ``kernels.backend.fla_backward_ok``).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from hybrid_eval.kernels.backend import run_fla
+
+
+def gated_delta_fla(
+    q: torch.Tensor,  # (B, T, H, K)
+    k: torch.Tensor,  # (B, T, H, K)
+    v: torch.Tensor,  # (B, T, HV, V)
+    g: torch.Tensor,  # (B, T, HV)
+    beta: torch.Tensor,  # (B, T, HV)
+    scale: float,
+    initial_state: torch.Tensor | None = None,  # (B, HV, K, V) float32
+    output_final_state: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    from fla.ops.gated_delta_rule import chunk_gated_delta_rule, fused_recurrent_gated_delta_rule
+
+    return run_fla(chunk_gated_delta_rule, fused_recurrent_gated_delta_rule, q, k, v, scale, initial_state,
+                   output_final_state, g=g, beta=beta)

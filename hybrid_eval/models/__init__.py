@@ -1,0 +1,106 @@
+"""Model families (spec -> transformers config -> model), pretrained loading, probe tokenizer, and `describe`.
+
+    model, info = models.build(cfg.model, tokenizer)               # a probe, randomly initialised
+    model, tokenizer, info = models.load_pretrained(cfg.model)     # model=pretrained: a local checkpoint
+    models.describe(model)                                         # params, layer types, cache bytes vs context
+    cache = models.make_cache(model)                               # an inference cache for any pattern
+"""
+from __future__ import annotations
+
+import torch
+from transformers import AutoModelForCausalLM
+
+from hybrid_eval.models.binding import bind
+from hybrid_eval.models.cache import make_cache
+from hybrid_eval.models.family import FAMILIES, Family, ModelConfigError, Preset, get_family, register
+
+__all__ = ["FAMILIES", "Family", "ModelConfigError", "Preset", "get_family", "register", "validate", "build", "describe",
+           "make_cache", "family_of_config", "is_pretrained", "load_pretrained"]
+
+PRETRAINED = "pretrained"
+bind()  # linear layers of Qwen3-Next, Kimi Linear and MiniMax run through kernels/ (models/binding.py)
+
+INITS = ("recipe", "transformers")  # probe init: the architecture's training recipe, or transformers' _init_weights
+
+
+def is_pretrained(model_cfg) -> bool:
+    """True for `model=pretrained` (a checkpoint loaded from a local directory, not a probe built here)."""
+    return str(model_cfg.get("family")) == PRETRAINED
+
+
+def validate(model_cfg) -> None:
+    """Raise ModelConfigError (one line) for an unknown family, pattern, size, knob or path before any work is done."""
+    if is_pretrained(model_cfg):
+        from hybrid_eval.models.pretrained import check_dirs
+
+        check_dirs(model_cfg)
+        return
+    family = get_family(str(model_cfg.family))
+    family.layer_types(str(model_cfg.pattern), family.preset(str(model_cfg.size)).layers)
+    if str(model_cfg.get("init", "recipe")) not in INITS:
+        raise ModelConfigError(f"model.init={model_cfg.get('init')!r}; accepted: {', '.join(INITS)}")
+    family.check_knobs(**_knobs(family, model_cfg))
+
+
+def build(model_cfg, tokenizer, seed: int = 0):
+    """A randomly initialised probe of `model_cfg.family` at `model_cfg.pattern` / `model_cfg.size`."""
+    family = get_family(str(model_cfg.family))
+    knobs = _knobs(family, model_cfg)
+    config, match = family.matched_config(
+        str(model_cfg.pattern),
+        str(model_cfg.size),
+        vocab_size=len(tokenizer),
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        **knobs,
+    )
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_config(config)
+    if model_cfg.get("init", "recipe") == "recipe":
+        family.init_probe(model, torch.Generator().manual_seed(seed))
+    info = describe(model)
+    info.update(family=family.name, pattern=str(model_cfg.pattern), size=str(model_cfg.size), **knobs, **match)
+    return model, info
+
+
+def load_pretrained(model_cfg):
+    """(model, tokenizer, info) for `model=pretrained model.path=DIR`; see models.pretrained."""
+    from hybrid_eval.models.pretrained import load
+
+    return load(model_cfg)
+
+
+def describe(model, contexts=(4096, 32768, 131072, 1 << 20), dtype_bytes: int = 2) -> dict:
+    """Parameters, per-layer mixer types, and inference-cache bytes per sequence at each context length.
+
+    `cache_bytes` is None for a pretrained architecture no family describes (its layer types are then the
+    config's `layer_types`, or full attention everywhere when the config has none).
+    """
+    config = model.config
+    family = family_of_config(config)
+    if family is None:
+        n = int(getattr(config, "num_hidden_layers", 0) or 0)
+        layer_types = list(getattr(config, "layer_types", None) or ["full_attention"] * n)
+        cache = None
+    else:
+        layer_types = family.layer_kinds(config)
+        cache = {str(c): family.cache_bytes(config, c, dtype_bytes) for c in contexts}
+    return {
+        "params": sum(p.numel() for p in model.parameters()),
+        "layer_types": layer_types,
+        "cache_bytes": cache,
+    }
+
+
+def family_of_config(config) -> Family | None:
+    """The registered family whose transformers model_type `config` has, or None."""
+    import hybrid_eval.models.catalog  # noqa: F401  (registers the built-in families)
+
+    for cls in FAMILIES.values():
+        if cls.model_type == config.model_type:
+            return cls()
+    return None
+
+
+def _knobs(family: Family, model_cfg) -> dict:
+    return {k: (model_cfg.get(k, default) if hasattr(model_cfg, "get") else default) for k, default in family.knobs.items()}

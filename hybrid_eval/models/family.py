@@ -1,0 +1,170 @@
+"""A model family: one transformers architecture whose token mixer is set per layer by a pattern.
+
+`Family` subclasses (one file each, registered with `@register`) map (pattern, size preset, vocabulary) to a
+transformers config; everything else about the network (norms, MLP, embeddings) is shared, so full,
+hybrid and linear variants differ only in their mixers. Within a family and preset every pattern gets the
+parameter count of the all-full `F` variant (`reference_pattern`) within ±5%: the MLP width is searched to
+match (torchtitan-style specs: name + flavor -> builder). A family whose variants are not F/L strings (DeepSeek's
+dense vs sparse) overrides `layer_types`, `layer_kinds` and `reference_pattern`; callers never special-case it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from transformers import AutoModelForCausalLM, PretrainedConfig
+
+
+def shortest_period(seq: str) -> str:
+    """The shortest pattern that repeats to `seq` (the last copy may be cut): `LLLFLLLF` and `LLLFL` -> `LLLF`."""
+    for n in range(1, len(seq) + 1):
+        if all(seq[i] == seq[i % n] for i in range(len(seq))):
+            return seq[:n]
+    return seq
+
+
+class ModelConfigError(ValueError):
+    """A model override the user gave is invalid; the message is one line saying what is accepted."""
+
+
+FAMILIES: dict[str, type["Family"]] = {}
+
+
+def register(cls: type["Family"]) -> type["Family"]:
+    FAMILIES[cls.name] = cls
+    return cls
+
+
+def get_family(name: str) -> "Family":
+    import hybrid_eval.models.catalog  # noqa: F401  (registers the built-in families)
+
+    if name not in FAMILIES:
+        raise ModelConfigError(f"unknown model.family {name!r}; accepted: {', '.join(sorted(FAMILIES))}")
+    return FAMILIES[name]()
+
+
+@dataclass(frozen=True)
+class Preset:
+    hidden: int  # model width
+    layers: int
+    heads: int  # attention heads (and linear-attention heads)
+    head_dim: int
+    mlp_ratio: float = 3.0  # intermediate size of the F variant / hidden
+
+    def trunk(self, vocab_size: int, intermediate: int, extra: dict, max_position: int = 8192) -> dict:
+        """The config keys every family's transformers config shares (the non-mixer part of the network, the
+        context length and the special tokens), `extra` being hf_config's keyword arguments."""
+        return {"vocab_size": vocab_size, "hidden_size": self.hidden, "intermediate_size": intermediate,
+                "num_hidden_layers": self.layers, "num_attention_heads": self.heads,
+                "max_position_embeddings": extra.get("max_position_embeddings", max_position),
+                "tie_word_embeddings": False, "pad_token_id": extra.get("pad_token_id", 0),
+                "bos_token_id": extra.get("bos_token_id"), "eos_token_id": extra.get("eos_token_id")}
+
+
+# The size presets every family shares unless it needs others (MiniMax's tiny/small need 8 layers for LLLLLLLF)
+PRESETS = {
+    "tiny": Preset(hidden=64, layers=4, heads=2, head_dim=32),  # CI: seconds
+    "small": Preset(hidden=128, layers=4, heads=2, head_dim=64),  # CPU default
+    "base": Preset(hidden=512, layers=8, heads=8, head_dim=64),  # ~30M parameters, GPU
+    "large": Preset(hidden=1024, layers=16, heads=16, head_dim=64),  # ~200M+, GPU
+}
+
+
+class Family:
+    name: ClassVar[str]
+    model_type: ClassVar[str]  # transformers' model_type
+    presets: ClassVar[dict[str, Preset]]
+    layer_names: ClassVar[dict[str, str]]  # pattern letter -> transformers layer type
+    reference_pattern: ClassVar[str] = "F"  # the variant every other pattern's parameter count is matched to
+    knobs: ClassVar[dict[str, Any]] = {}  # extra `model.<knob>` keys this family reads, with their defaults
+    mlp_multiple: ClassVar[int] = 1  # the matched MLP width is rounded to a multiple of this
+
+    # --- patterns -----------------------------------------------------------------------------------
+    def layer_types(self, pattern: str, n_layers: int) -> list[str]:
+        """`LLLF` on 8 layers -> [linear x3, full, linear x3, full] (transformers' names)."""
+        pattern = str(pattern)
+        letters = "".join(sorted(self.layer_names))
+        if not pattern or any(c not in self.layer_names for c in pattern):
+            raise ModelConfigError(
+                f"model.pattern={pattern!r} is not valid for {self.name}; accepted: a string of the letters "
+                f"{letters} (F = full attention, L = linear), e.g. F, LLLF, L"
+            )
+        if len(pattern) > n_layers and len(set(pattern[:n_layers])) < len(set(pattern)):
+            raise ModelConfigError(
+                f"model.pattern={pattern!r} needs {len(pattern)} layers to contain each of its letters but this "
+                f"{self.name} size has {n_layers}; accepted: a pattern of at most {n_layers} letters or a larger model.size"
+            )
+        return [self.layer_names[pattern[i % len(pattern)]] for i in range(n_layers)]
+
+    def layer_kinds(self, config: PretrainedConfig) -> list[str]:
+        """Per-layer mixer type of a built config, in the names `layer_types` returns (what `describe` reports)."""
+        return list(config.layer_types)
+
+    def pattern_of(self, config: PretrainedConfig) -> str:
+        """The shortest pattern that repeats to the config's layers (`LLLF` for L,L,L,F,L,L,L,F)."""
+        letter = {t: c for c, t in self.layer_names.items()}
+        kinds = self.layer_kinds(config)
+        if len(letter) == len(self.layer_names) and all(len(c) == 1 for c in self.layer_names):
+            return shortest_period("".join(letter.get(t, "?") for t in kinds))
+        return letter.get(kinds[0], "?") if len(set(kinds)) == 1 else "?"  # word patterns (dense / sparse)
+
+    def normalize_config(self, config: PretrainedConfig) -> None:
+        """Adapt a config saved by another transformers version to this one, in place (nothing by default)."""
+
+    def check_knobs(self, **knobs: Any) -> None:
+        """Raise ModelConfigError (one line) for a bad family-specific knob; nothing to check by default."""
+
+    def make_cache(self, config: PretrainedConfig):
+        """An empty inference cache for a model of `config`, which works for every pattern (pure-linear included)."""
+        from hybrid_eval.models.cache import CountingCache
+
+        return CountingCache(config)
+
+    def preset(self, size: str) -> Preset:
+        if size not in self.presets:
+            raise ModelConfigError(f"model.size={size!r} is not a preset of {self.name}; accepted: {', '.join(self.presets)}")
+        return self.presets[size]
+
+    # --- to implement -------------------------------------------------------------------------------
+    def hf_config(self, pattern: str, preset: Preset, vocab_size: int, intermediate: int, **extra: Any) -> PretrainedConfig:
+        raise NotImplementedError
+
+    def cache_bytes(self, config: PretrainedConfig, context: int, dtype_bytes: int = 2) -> dict[str, int]:
+        """Bytes of inference cache one sequence of `context` tokens holds: {"full": .., "linear": .., "total": ..}."""
+        raise NotImplementedError
+
+    def init_probe(self, model, generator: torch.Generator) -> None:
+        """Re-initialise what transformers' `_init_weights` gets wrong for training from scratch (a probe only,
+        never a pretrained checkpoint), following the architecture's published training recipe."""
+
+    # --- shared -------------------------------------------------------------------------------------
+    def count_params(self, config: PretrainedConfig) -> int:
+        with torch.device("meta"):
+            model = AutoModelForCausalLM.from_config(config)
+        return sum(p.numel() for p in model.parameters())
+
+    def matched_config(self, pattern: str, size: str, vocab_size: int, **extra: Any) -> tuple[PretrainedConfig, dict]:
+        """The config for `pattern` at `size`, MLP width adjusted so params match the `F` variant within ±5%."""
+        p = self.preset(size)
+        self.layer_types(pattern, p.layers)  # validates
+        self.check_knobs(**{k: v for k, v in extra.items() if k in self.knobs})
+        base_inter = int(round(p.hidden * p.mlp_ratio))
+        ref = self.count_params(self.hf_config(self.reference_pattern, p, vocab_size, base_inter, **extra))
+        cfg = self.hf_config(pattern, p, vocab_size, base_inter, **extra)
+        n = self.count_params(cfg)
+        inter = base_inter
+        if abs(n - ref) > 0.01 * ref:
+            # params are affine in the MLP width: one secant step from two points lands on the target
+            probe = max(8, base_inter // 2)
+            n_probe = self.count_params(self.hf_config(pattern, p, vocab_size, probe, **extra))
+            slope = (n - n_probe) / (base_inter - probe)
+            inter = max(8, int(round(base_inter + (ref - n) / slope)))
+            inter = max(self.mlp_multiple, self.mlp_multiple * round(inter / self.mlp_multiple))
+            cfg = self.hf_config(pattern, p, vocab_size, inter, **extra)
+            n = self.count_params(cfg)
+        if "L" in self.layer_names and set(self.layer_types(pattern, p.layers)) == {self.layer_names["L"]}:
+            # no attention layer: transformers' default cache cannot tell the sequence length and raises, so a plain
+            # `model(x)` must not build one; cached decoding passes `models.make_cache(model)` explicitly
+            cfg.use_cache = False
+        return cfg, {"params": n, "params_F": ref, "param_ratio": n / ref, "intermediate_size": inter}

@@ -1,2 +1,0 @@
-"""Imports every built-in family module so that each registers itself."""
-from models import deepseek_v32, kimi_linear, minimax, qwen3_next  # noqa: F401
