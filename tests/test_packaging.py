@@ -153,3 +153,20 @@ def test_a_wheel_holds_only_hybrid_eval_and_carries_the_configs(tmp_path):
     assert conf == target / "hybrid_eval" / "conf"
     assert {p.stem for p in (conf / "model").glob("*.yaml")} >= {"qwen3_next", "kimi_linear", "minimax", "deepseek_v32"}
     assert (conf / "experiment" / "quick.yaml").is_file()
+
+
+@pytest.mark.parametrize("script,args,code,says", [
+    ("hybrid-eval-tasks", [], 0, "mqar               long_context  n_pairs=8"),  # the listing, knobs with defaults
+    ("hybrid-eval-models", ["--help"], 0, "usage: hybrid-eval-models"),
+    ("hybrid-eval-report", ["/no/such/sweep"], 2, "hybrid-eval-report: error: '/no/such/sweep' is not a directory"),
+    ("hybrid-eval-export-lm-eval", [], 2, "hybrid-eval-export-lm-eval: error: usage: hybrid-eval-export-lm-eval OUT_DIR"),
+    ("hybrid-eval", ["--help"], 0, "hybrid-eval"),
+])
+def test_every_console_script_runs_from_outside_the_repository(script, args, code, says, tmp_path):
+    """The commands the README lists, as installed console scripts, from a directory that is not the repository."""
+    (entry,) = [e for e in importlib.metadata.entry_points(group="console_scripts") if e.name == script]
+    assert entry.value.startswith("hybrid_eval.")
+    exe = Path(sys.executable).parent / script
+    out = subprocess.run([str(exe), *args], capture_output=True, text=True, cwd=tmp_path, env=_env(), timeout=300)
+    assert out.returncode == code, out.stderr[-2000:]
+    assert says in out.stdout + out.stderr

@@ -1,7 +1,12 @@
-"""Where does fla's chunk_simple_gla (our lightning 'fla' backend) differ from our torch backend? fp32, B=2, H=4."""
+"""Where does fla's chunk_simple_gla (our lightning 'fla' backend) differ from our torch backend? fp32, B=2, H=4.
+
+    python experiments/kernels/lightning_diag.py      # on a CUDA machine with flash-linear-attention (reports/kernels/README.md)
+"""
 import sys
+from pathlib import Path
+
 import torch
-sys.path.insert(0, "tests/kernels")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "kernels"))  # the kernel tests' input makers
 from test_lightning import make  # noqa: E402
 from kernel_inputs import relative_error  # noqa: E402
 from hybrid_eval import kernels  # noqa: E402

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from hybrid_eval.harness.report.plots import training_curves
 
-R = Path(__file__).resolve().parents[1]
+R = Path(__file__).resolve().parents[2] / "reports" / "probe-training"
 RUNS = [("qwen3_next L, 50k examples (5.1 epochs), seed 0", "protocol_lr/qwen3_next_L_3e-4_full", "qwen3_next L 50k", 0),
         ("qwen3_next L, fresh, seed 0", "fresh/qwen3_next_L_3e-4_fresh", "qwen3_next L fresh", 0),
         ("qwen3_next L, fresh, seed 1", "fresh/qwen3_next_L_3e-4_fresh_seed1", "qwen3_next L fresh", 1),
