@@ -5,10 +5,10 @@ re-prefilling a 16-turn conversation, our evaluator vs lm-eval's HFLM.
     python benchmarks/bench_decode.py --families qwen3_next --sizes base --contexts 4096 --out /tmp/b
     python benchmarks/bench_decode.py --cpu --quick --out /tmp/bench                # CPU smoke run: tiny probes, a few tokens
 
-Every model is a randomly initialised probe (speed does not depend on the weights) of each family's F and hybrid
-variant (qwen3_next F/LLLF, kimi_linear F/LLLF, minimax F/LLLLLLLF, deepseek_v32 dense/sparse) with the `quick`
-suite's word-level tokenizer, bf16 on CUDA (fp32 on CPU); `max_position_embeddings` covers the longest context, so
-DeepSeek's `dense` keeps every key at 32k. Sections:
+Every model is a randomly initialised probe (speed does not depend on the weights) of each registered family's
+reference and released variant (`variants()`, from `models.FAMILIES`: qwen3_next F/LLLF, kimi_linear F/LLLF, minimax
+F/LLLLLLLF, deepseek_v32 dense/sparse) with the `quick` suite's word-level tokenizer, bf16 on CUDA (fp32 on CPU);
+`max_position_embeddings` covers the longest context, so DeepSeek's `dense` keeps every key at 32k. Sections:
 
 (a) decode      at each size, context and batch (1, 32), prompts of random ids (no padding): steady-state decode
                 ms/token and tokens/s of ours (hybrid_eval/harness/decode/static_decode.py: static cache + CUDA graph on GPU, static
@@ -48,8 +48,6 @@ from pathlib import Path
 
 import torch
 
-FAMILIES = {"qwen3_next": ("F", "LLLF"), "kimi_linear": ("F", "LLLF"), "minimax": ("F", "LLLLLLLF"),
-            "deepseek_v32": ("dense", "sparse")}
 GPU = dict(sizes=["base", "large"], contexts=[4096, 32768], batches=[1, 32], tokens=32, budget_s=360.0,
            turns=16, system_tokens=2048, turn_tokens=1024, answer_tokens=16, n_eval=200, eval_batch=64, eval_tokens=16)
 QUICK = dict(sizes=["tiny"], contexts=[48], batches=[1, 3], tokens=6, budget_s=600.0,
@@ -62,11 +60,20 @@ class BenchError(Exception):
     """A bad command line or machine: one line saying what to change."""
 
 
+def variants() -> dict[str, tuple[str, str]]:
+    """family -> (reference pattern, released pattern) for every registered family, in the catalog's order: the
+    full-attention variant and the released hybrid that section (a) times, the hybrid being what (b) and (c) run."""
+    from hybrid_eval import models
+
+    return {name: (cls.reference_pattern, cls.released_pattern) for name, cls in models.FAMILIES.items()}
+
+
 # --- setup ----------------------------------------------------------------------------------------
 
 def parse(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python benchmarks/bench_decode.py", description=__doc__.split("\n\n")[0])
-    p.add_argument("--families", nargs="+", default=list(FAMILIES), choices=list(FAMILIES))
+    families = list(variants())
+    p.add_argument("--families", nargs="+", default=families, choices=families)
     p.add_argument("--sizes", nargs="+", default=None, help="size presets (GPU default: base large)")
     p.add_argument("--contexts", nargs="+", type=int, default=None, help="prompt lengths for (a) (default 4096 32768)")
     p.add_argument("--batches", nargs="+", type=int, default=None, help="batch sizes for (a) (default 1 32)")
@@ -226,7 +233,7 @@ def section_decode(args, tok, device, dtype, log_row) -> list[dict]:
     vocab = len(tok)
     for size in args.sizes:
         for family in args.families:
-            for pattern in FAMILIES[family]:
+            for pattern in variants()[family]:
                 if time.perf_counter() - start > args.budget_s:
                     rows += [{"family": family, "pattern": pattern, "size": size, "context": c, "batch": b,
                               "ours": {"error": "skipped"}, "transformers": {"error": "skipped"}}
@@ -281,7 +288,7 @@ def section_multi_turn(args, tok, device, dtype, log_row) -> list[dict]:
     rows = []
     size = args.sizes[0]
     for family in args.families:
-        pattern = FAMILIES[family][1]
+        pattern = variants()[family][1]
         row = {"family": family, "pattern": pattern, "size": size, "turns": args.turns, "decode": args.mode,
                "system_tokens": args.system_tokens, "turn_tokens": args.turn_tokens,
                "answer_tokens": args.answer_tokens}
@@ -345,7 +352,7 @@ def section_evaluator(args, suite_cfg, task, examples, tok, device, dtype, out_d
     rows = []
     size = args.sizes[0]
     for family in args.families:
-        pattern = FAMILIES[family][1]
+        pattern = variants()[family][1]
         row = {"family": family, "pattern": pattern, "size": size, "task": name, "examples": len(examples),
                "batch": args.eval_batch, "max_new_tokens": args.eval_tokens, "decode": args.mode}
 

@@ -8,7 +8,7 @@ CPU mode times ``kernels.gated_delta(backend="torch")`` against transformers' ``
 (the fallback Qwen3-Next runs without fla; ``use_qk_l2norm_in_kernel=False``, same inputs) and, as a second
 baseline, our KDA against transformers' ``chunk_kimi_delta_attention``, forward and forward+backward, with
 two gate regimes: "mild" (log-sigmoid of U(0, 1), fla's benchmark convention, decay 0.5-0.73 per token) and
-"init" (about e^-13 per token, what Qwen3-Next's default init gives, DESIGN.md §4). Runs are interleaved and
+"init" (about e^-10 per token at the median, what Qwen3-Next's default init gives, docs/design.md §4). Runs are interleaved and
 the minimum wall time of ``--repeats`` is kept, because the CPU is shared.
 
 GPU mode times forward and forward+backward with CUDA events (median of ``--repeats``) in bfloat16, H = 16,
@@ -16,9 +16,10 @@ D = 128, for ``torch`` and ``fla`` backends of every op, for flash-linear-attent
 directly (``fla-direct``: the dispatch overhead of our ``fla`` backend is the ratio of the two), and for
 ``F.scaled_dot_product_attention(is_causal=True)``; a case that runs out of memory or that fla refuses (e.g. its
 Hopper backward, see ``kernels.backend.fla_backward_ok``) is recorded as skipped with the reason, and the run
-goes on. It then times whole-model prefill (the backbone, batch 1, bf16, no cache) of each family's ``F``,
-released hybrid and ``L`` probes at ``--model-size``, through our binding (hybrid_eval/models/binding.py, backend auto) and
-through transformers' default kernels (``models.binding.transformers_default``), in tokens/s.
+goes on. It then times whole-model prefill (the backbone, batch 1, bf16, no cache) of the ``F``, released hybrid
+and ``L`` probes of each family with a kernel binding (``model_patterns()``, from ``models.FAMILIES``) at
+``--model-size``, through our binding (hybrid_eval/models/binding.py, backend auto) and through transformers'
+default kernels (``models.binding.transformers_default``), in tokens/s.
 """
 
 from __future__ import annotations
@@ -219,7 +220,13 @@ def fla_direct_cases(q, k, v, g, gk, beta, s0, decay, x, w):
     ]
 
 
-MODEL_PATTERNS = {"qwen3_next": ["F", "LLLF", "L"], "kimi_linear": ["F", "LLLF", "L"], "minimax": ["F", "LLLLLLLF", "L"]}
+def model_patterns() -> dict[str, list[str]]:
+    """family -> [reference, released hybrid, all-linear] for every registered family whose `binding` routes layers
+    through kernels/ (the others have nothing to compare), in the catalog's order."""
+    from hybrid_eval import models
+
+    return {name: [cls.reference_pattern, cls.released_pattern, "L"] for name, cls in models.FAMILIES.items()
+            if cls.binding}
 
 
 def run_models(args, rows: list, save: Callable[[], None]) -> None:
@@ -232,7 +239,7 @@ def run_models(args, rows: list, save: Callable[[], None]) -> None:
     print(f"\nwhole-model prefill, {args.model_size}, batch 1, bf16, backbone only (no LM head, no cache)")
     header = f"{'family':12s} {'pattern':9s} {'T':>7s} {'ours tok/s':>11s} {'transformers tok/s':>19s} {'speed-up':>9s}  note"
     print(header + "\n" + "-" * len(header))
-    for family, patterns in MODEL_PATTERNS.items():
+    for family, patterns in model_patterns().items():
         for pattern in patterns:
             config, _ = models.get_family(family).matched_config(pattern, args.model_size, vocab_size=32000,
                                                                  pad_token_id=0, max_position_embeddings=1 << 17)

@@ -1,12 +1,12 @@
 """Bare-token MQAR (Zoology's format) for probes built by hybrid-eval's model families, with init variants.
 
 The harness's own tasks are chat transcripts; this script isolates the mixer and its initialisation on the
-task DESIGN §4 measured (keys, values, distractors, queries as raw tokens), with the models the harness builds.
+task docs/design.md §4 measured (keys, values, distractors, queries as raw tokens), with the models the harness builds.
 
     python experiments/mqar_probe.py OUT.jsonl RUN [RUN ...] [--d 512 --layers 8 ...]
     RUN = family:pattern:init:lr[:opt...]   init = recipe | transformers;  family = a model family, or llama
           (an outside control, diagnosis only: transformers' plain Llama, pattern F, init transformers)
-          opt = wd_all (decay every parameter, as DESIGN's reference script did) | fp32 (no bf16 autocast)
+          opt = wd_all (decay every parameter, as the first reference probe script did, docs/design.md §4) | fp32 (no bf16 autocast)
           | NAME=VALUE (overrides --NAME for this run)
           | slow_dt (diagnosis only: dt ~ logU(1e-4, 1e-3), slower initial decay)
           | no_decay (diagnosis only: A = e^-30 and frozen, so the gated delta rule / KDA decays nothing)

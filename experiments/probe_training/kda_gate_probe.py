@@ -7,8 +7,8 @@ gradients are non-finite. Lines go to $KDA_LOG (JSON)."""
 import json, os
 import torch
 from hybrid_eval import models  # noqa: F401  (binds Kimi Linear's KDA to kernels/)
-import importlib
-from hybrid_eval.harness.train import lr_grid as lg
+from hybrid_eval.harness.train import loop
+from hybrid_eval.kernels import backend as kernel_backend
 
 LOG = open(os.environ.get("KDA_LOG", "kda_diag.jsonl"), "a")
 state = {"calls": [], "step": 0, "names": {}, "reported": False}
@@ -28,11 +28,10 @@ def probe(op):
     return run
 
 
-kda_pkg = importlib.import_module("hybrid_eval.kernels.kda")
+kda_functions = kernel_backend.registry.implementations["kda"]  # {backend: function}, looked up per call by dispatch
 if torch.cuda.is_available():
-    kda_fla = importlib.import_module("hybrid_eval.kernels.kda.fla")
-    kda_fla.kda_fla = probe(kda_fla.kda_fla)  # looked up per call by kernels.backend.implementation
-kda_pkg.kda_chunked = probe(kda_pkg.kda_chunked)  # the torch backend (CPU smoke test)
+    kernel_backend.registry.implement("kda", {"fla": probe(kda_functions["fla"])})
+kernel_backend.registry.implement("kda", {"torch": probe(kda_functions["torch"])})  # the torch backend (CPU smoke test)
 orig_clip = torch.nn.utils.clip_grad_norm_
 
 
@@ -57,7 +56,7 @@ def clip(params, max_norm, *a, **k):
 
 
 torch.nn.utils.clip_grad_norm_ = clip
-orig_train = lg.train
+orig_train = loop.train  # every training run, single or in a grid, goes through loop.train
 
 
 def train(model, *a, **k):
@@ -66,7 +65,7 @@ def train(model, *a, **k):
     return orig_train(model, *a, **k)
 
 
-lg.train = train
+loop.train = train
 
 if __name__ == "__main__":
     from hybrid_eval.harness.cli import main

@@ -1,9 +1,21 @@
 """One run of hybrid-eval, folder by folder in the order a job goes through them:
 
     run.py      the job: config -> data (tasks) -> model (models) -> train -> evaluate -> results.json, W&B
-    train/      the probe training loop, the learning-rate grid, the protocol's verdicts (did it train?)
+    train/      the probe training entry point, loop, learning-rate grid, the protocol's verdicts (did it train?)
     decode/     greedy decoding: batched, static cache + CUDA graph, multi-turn conversations with cache reuse
     evaluate/   scoring every scored turn (teacher-forced or interactive), lm-eval export, bridge and in-run lm-eval
-    analysis/   statistics, gaps to the baseline, the MiniMax check, difficulty curves, budgets, pass^k
+    analysis/   statistics, a sweep's jobs, gaps to the baseline, the MiniMax check, difficulty curves, budgets, pass^k
     report/     report.md, plots, W&B tracking, the Hydra callback that writes a sweep's report
+    cli.py      the Hydra entry point; store.py a job's files on disk; errors.py user errors; progress.py bars
+
+Imports run one way, from the top of this list down; nothing imports a package above it:
+
+    cli.py    -> run.py, progress.py, errors.py
+    run.py    -> train/, evaluate/, analysis/ (stats), store.py, errors.py, progress.py
+    report/   -> analysis/, train/ (protocol: convergence), store.py, errors.py
+    evaluate/ -> decode/, analysis/ (stats, pass_k), store.py, errors.py
+    analysis/ -> train/ (protocol: convergence, in budgets.py), store.py
+    decode/   -> errors.py
+    train/    -> store.py, errors.py
+    store.py, errors.py, progress.py -> nothing in harness/
 """

@@ -20,7 +20,7 @@ def _quiet_libraries() -> None:
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
-    from hybrid_eval.harness.run import quiet
+    from hybrid_eval.harness.progress import quiet
 
     if quiet() or not sys.stderr.isatty():
         hf_logging.disable_progress_bar()

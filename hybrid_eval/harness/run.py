@@ -7,7 +7,6 @@ A rerun into the same directory skips a job whose results are complete and reuse
 from __future__ import annotations
 
 import logging
-import os
 import time
 from functools import partial
 from pathlib import Path
@@ -15,17 +14,17 @@ from pathlib import Path
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from tqdm.auto import tqdm
 
 from hybrid_eval import kernels
 from hybrid_eval import models
 from hybrid_eval.harness.analysis import stats
 from hybrid_eval.harness import store
 from hybrid_eval.harness.errors import ConfigError
-from hybrid_eval.harness.analysis.gaps import BASELINE_DIR
 from hybrid_eval.harness.evaluate import lm_eval_run
-from hybrid_eval.harness.train.lr_grid import check_lr_grid, train_probe
+from hybrid_eval.harness.progress import progress
+from hybrid_eval.harness.train.lr_grid import check_lr_grid
 from hybrid_eval.harness.train.loop import check_train_config, held_out_loss
+from hybrid_eval.harness.train.probe import train_probe
 from hybrid_eval.harness.train.protocol import did_not_train
 from hybrid_eval.harness.evaluate.scoring import check_eval_config, evaluate
 from hybrid_eval.models.tokenizer import build_probe_tokenizer
@@ -63,16 +62,6 @@ def kernel_paths(before: dict) -> dict:
     """Calls of each linear-attention op per backend since `before` (a copy of kernels.calls), e.g. 'kda:fla'."""
     return {f"{op}:{backend}": n - before.get((op, backend), 0)
             for (op, backend), n in sorted(kernels.calls.items()) if n > before.get((op, backend), 0)}
-
-
-def quiet() -> bool:
-    """No progress bars under CI (CI=true or 1) even when a terminal is attached; tqdm's disable=None
-    already hides them when stderr is not a terminal."""
-    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
-
-
-def progress(total: int, desc: str):
-    return tqdm(total=total, desc=desc, leave=False, disable=True if quiet() else None, dynamic_ncols=True)
 
 
 def suite_tokenizer(suite: Suite, data: dict[str, dict[str, list[dict]]]):
@@ -131,7 +120,8 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
     check_train_config(cfg.train)  # and a bad train.max_seconds or train.val_every
     pretrained = models.is_pretrained(cfg.model)
     if pretrained and cfg.model.get("baseline_path") is not None:  # the named baseline first, into <job>/baseline/
-        run_job(OmegaConf.merge(cfg, {"model": {"path": cfg.model.baseline_path, "baseline_path": None}}), job_dir / BASELINE_DIR)
+        run_job(OmegaConf.merge(cfg, {"model": {"path": cfg.model.baseline_path, "baseline_path": None}}),
+                job_dir / store.BASELINE_DIR)
     suite = Suite.from_config(cfg.suite)
     lm_eval_plan = lm_eval_run.plan(cfg.eval, suite)  # eval.lm_eval_tasks checked (registry tasks loaded) before data and training
     # train/validation are generated for pretrained models too: test examples exclude them, so every job shares a test set

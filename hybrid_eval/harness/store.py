@@ -1,4 +1,5 @@
-"""Result files: atomic writes (temp file + rename) and the completeness check that makes reruns resume."""
+"""A job's files on disk: their names, atomic writes (temp file + rename), the completeness checks that make reruns
+resume (results, checkpoint) and the checkpoint's save."""
 from __future__ import annotations
 
 import json
@@ -8,6 +9,7 @@ from pathlib import Path
 
 RESULTS = "results.json"
 SAMPLES = "samples.jsonl"
+BASELINE_DIR = "baseline"  # a pretrained job's subfolder holding model.baseline_path's results
 REQUIRED_KEYS = ("model", "tasks", "categories", "train")
 
 
@@ -56,3 +58,13 @@ def is_checkpoint(path) -> bool:
     """A saved, fully trained probe: weights, tokenizer and the training summary written last."""
     path = Path(path)
     return (path / "train.json").exists() and (path / "config.json").exists() and (path / "tokenizer.json").exists()
+
+
+def save_checkpoint(model, tokenizer, path, summary: dict | None) -> None:
+    """Weights and tokenizer into `path`; then the training summary (train.json), written last, which makes
+    `is_checkpoint` true. Without a summary the folder is an unfinished checkpoint (a learning-rate grid's best run)."""
+    path = Path(path)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    if summary is not None:
+        write_json(path / "train.json", summary)  # last: marks the checkpoint complete

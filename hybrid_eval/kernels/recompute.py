@@ -1,10 +1,11 @@
 """Forward with one backend, backward with another: fla's forward paired with the torch backend's gradients.
 
 flash-linear-attention refuses the backward of its gated delta rule on Hopper GPUs with Triton >= 3.4, < 3.7.1
-(``kernels.backend.fla_backward_ok``, DESIGN.md §9). Forward passes work there, so training keeps fla's fast
-forward and gets its gradients by recomputing the op with the differentiable chunked torch form in the backward
+(``kernels.backends.fla.fla_backward_ok``, docs/design.md §9). Forward passes work there, so training keeps fla's
+fast forward and gets its gradients by recomputing the op with the differentiable chunked torch form in the backward
 pass (activation recomputation, as in gradient checkpointing): same recurrence, so the gradients are those of
-the function fla computed, up to floating-point rounding.
+the function fla computed, up to floating-point rounding. The registry (``kernels/registry.py``) pairs the two
+when a backend's verdict names another backend for the backward, as the fla backend's does there.
 """
 
 from __future__ import annotations

@@ -4,6 +4,10 @@
     model, tokenizer, info = models.load_pretrained(cfg.model)     # model=pretrained: a local checkpoint
     models.describe(model)                                         # params, layer types, cache bytes vs context
     cache = models.make_cache(model)                               # an inference cache for any pattern
+    model(ids, use_cache=True, **{models.cache_kwarg(model): cache})
+
+A family (models/family.py) is one module declaring its presets, patterns, binding and cache quirks, plus one line
+in models/catalog.py; everything else asks the registry (`FAMILIES`, `get_family`, `family_of_config`).
 """
 from __future__ import annotations
 
@@ -11,14 +15,14 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from hybrid_eval.models.binding import bind
-from hybrid_eval.models.cache import make_cache
+from hybrid_eval.models.cache import cache_kwarg, make_cache
 from hybrid_eval.models.family import FAMILIES, Family, ModelConfigError, Preset, get_family, register
 
 __all__ = ["FAMILIES", "Family", "ModelConfigError", "Preset", "get_family", "register", "validate", "build", "describe",
-           "make_cache", "family_of_config", "is_pretrained", "load_pretrained"]
+           "make_cache", "cache_kwarg", "family_of_config", "is_pretrained", "load_pretrained"]
 
 PRETRAINED = "pretrained"
-bind()  # linear layers of Qwen3-Next, Kimi Linear and MiniMax run through kernels/ (models/binding.py)
+bind()  # every registered family's linear layers run through kernels/ (its `binding`; models/binding.py)
 
 INITS = ("recipe", "transformers")  # probe init: the architecture's training recipe, or transformers' _init_weights
 

@@ -5,11 +5,14 @@ raises when a model has none (an all-`L` probe). `CountingCache` counts the toke
 advances `seen_tokens` after each forward) and answers from that count when there is no attention layer to ask.
 A family whose model insists on a cache class of its own (MiniMax's `MiniMaxCache`) overrides
 `Family.make_cache`; `make_cache(model)` picks the right one for any causal LM, pretrained ones included.
+`cache_kwarg(model)` is the keyword the model's forward takes it under.
 
     cache = make_cache(model)
-    model(input_ids=ids, cache=cache, use_cache=True); cache.seen_tokens += ids.shape[1]
+    model(input_ids=ids, use_cache=True, **{cache_kwarg(model): cache}); cache.seen_tokens += ids.shape[1]
 """
 from __future__ import annotations
+
+import inspect
 
 from transformers import DynamicCache
 
@@ -44,9 +47,10 @@ def make_cache(model_or_config):
     return family.make_cache(config) if family is not None else CountingCache(config)
 
 
-def ProbeCache(config):  # noqa: N802  (the name harness.decode.greedy imports; prefer make_cache)
-    """Kept for `harness.decode.greedy` (`ProbeCache(model.config)`): the same as `make_cache(config)`."""
-    return make_cache(config)
+def cache_kwarg(model) -> str:
+    """The keyword `model`'s forward takes its cache under: "cache" (transformers >= 5.25 signatures) or
+    "past_key_values" (earlier ones)."""
+    return "cache" if "cache" in inspect.signature(model.model.forward).parameters else "past_key_values"
 
 
 def cache_tensors_bytes(cache) -> int:

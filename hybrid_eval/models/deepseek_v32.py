@@ -31,6 +31,8 @@ class DeepseekV32(Family):
     name = "deepseek_v32"
     model_type = "deepseek_v32"
     layer_names = PATTERNS
+    released_pattern = "sparse"
+    patterns = ("dense", "sparse")
     reference_pattern = "dense"
     knobs = {"index_topk": 64}
     presets = PRESETS
@@ -47,6 +49,12 @@ class DeepseekV32(Family):
     def layer_kinds(self, config):
         dense = config.index_topk >= config.max_position_embeddings
         return [PATTERNS["dense" if dense else "sparse"]] * config.num_hidden_layers
+
+    def built_pattern(self, model):
+        # both variants build the same attention module; the indexer's top-k says which one it is
+        dense = [layer.self_attn.indexer.index_topk >= model.config.max_position_embeddings
+                 for layer in model.model.layers]
+        return ["dense" if d else "sparse" for d in dense]
 
     def normalize_config(self, config):
         # a checkpoint saved by another transformers version names the layer type differently; use this one's
@@ -102,6 +110,8 @@ def caches_latent() -> bool:
     import torch
     from transformers import AutoModelForCausalLM, DynamicCache
 
+    from hybrid_eval.models.cache import cache_kwarg
+
     family = DeepseekV32()
     p = Preset(hidden=32, layers=1, heads=2, head_dim=16)
     config = family.hf_config("sparse", p, vocab_size=8, intermediate=16, index_topk=2)
@@ -109,11 +119,6 @@ def caches_latent() -> bool:
         model = AutoModelForCausalLM.from_config(config).eval()
         cache = DynamicCache(config=config)
         with torch.no_grad():
-            model(input_ids=torch.tensor([[1, 2]]), use_cache=True, **{_cache_kwarg(model): cache})
+            model(input_ids=torch.tensor([[1, 2]]), use_cache=True, **{cache_kwarg(model): cache})
     return cache.layers[0].keys.shape[-1] == config.kv_lora_rank
 
-
-def _cache_kwarg(model) -> str:
-    import inspect
-
-    return "cache" if "cache" in inspect.signature(model.model.forward).parameters else "past_key_values"

@@ -6,9 +6,22 @@ hybrid and linear variants differ only in their mixers. Within a family and pres
 parameter count of the all-full `F` variant (`reference_pattern`) within ±5%: the MLP width is searched to
 match (torchtitan-style specs: name + flavor -> builder). A family whose variants are not F/L strings (DeepSeek's
 dense vs sparse) overrides `layer_types`, `layer_kinds` and `reference_pattern`; callers never special-case it.
+
+Everything the rest of the code needs to know about a family is declared on its class, in its own module:
+
+- presets, `layer_names` (pattern letter -> transformers layer type) and `mixers` (letter -> the transformers
+  module that letter builds), `released_pattern` (what the released model ships) and `patterns` (the variants
+  tests build and tools list), `reference_pattern` and `knobs`;
+- its binding: `modeling` (the transformers module it patches) and `binding` ({attribute: our replacement}, an
+  attribute being a module-level name or `Class.method` of that module; models/binding.py applies them all);
+- its cache quirks: `make_cache` (dynamic) and `make_static_cache` (fixed buffers for CUDA-graph decoding).
+
+Registration: `@register` on the class, and one import line in models/catalog.py (whose order is the order
+families are listed in: tables, benchmarks, tests).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -76,9 +89,14 @@ class Family:
     model_type: ClassVar[str]  # transformers' model_type
     presets: ClassVar[dict[str, Preset]]
     layer_names: ClassVar[dict[str, str]]  # pattern letter -> transformers layer type
+    mixers: ClassVar[dict[str, str]] = {}  # pattern letter -> class name of the transformers module it builds
+    released_pattern: ClassVar[str]  # the pattern the released model ships (Qwen3-Next's LLLF, DeepSeek's sparse)
+    patterns: ClassVar[tuple[str, ...]]  # the variants worth building and listing (tests, benchmarks)
     reference_pattern: ClassVar[str] = "F"  # the variant every other pattern's parameter count is matched to
     knobs: ClassVar[dict[str, Any]] = {}  # extra `model.<knob>` keys this family reads, with their defaults
     mlp_multiple: ClassVar[int] = 1  # the matched MLP width is rounded to a multiple of this
+    modeling: ClassVar[str | None] = None  # transformers' modeling module that `binding` patches
+    binding: ClassVar[dict[str, Callable]] = {}  # attribute of `modeling` ("fn" or "Class.method") -> ours
 
     # --- patterns -----------------------------------------------------------------------------------
     def layer_types(self, pattern: str, n_layers: int) -> list[str]:
@@ -101,6 +119,17 @@ class Family:
         """Per-layer mixer type of a built config, in the names `layer_types` returns (what `describe` reports)."""
         return list(config.layer_types)
 
+    def built_pattern(self, model) -> list[str]:
+        """Per layer, the pattern letter of the token mixer `model` actually built, read from its modules (`mixers`)
+        rather than its config; an unknown module gives its class names instead of a letter."""
+        letter = {cls: c for c, cls in self.mixers.items()}
+        out = []
+        for layer in model.model.layers:
+            names = [type(m).__name__ for m in layer.children()]
+            found = [letter[n] for n in names if n in letter]
+            out.append(found[0] if len(found) == 1 else "?" + "+".join(names))
+        return out
+
     def pattern_of(self, config: PretrainedConfig) -> str:
         """The shortest pattern that repeats to the config's layers (`LLLF` for L,L,L,F,L,L,L,F)."""
         letter = {t: c for c, t in self.layer_names.items()}
@@ -120,6 +149,13 @@ class Family:
         from hybrid_eval.models.cache import CountingCache
 
         return CountingCache(config)
+
+    def make_static_cache(self, config: PretrainedConfig, max_len: int):
+        """An empty cache of `max_len` preallocated tokens for CUDA-graph decoding, for a family whose model needs
+        a cache class of its own; None (the default) lets harness.decode.static_cache use transformers' StaticCache.
+        A cache that keeps states outside its `layers` also has `forget_linear_states()` and
+        `copy_linear_states(dynamic)`, which `rewind` and `fill_from` call."""
+        return None
 
     def preset(self, size: str) -> Preset:
         if size not in self.presets:

@@ -8,15 +8,45 @@ layer numbers that the config converts to `layer_types`, so our 0-based pattern 
 
 MLA keeps the released ratios (Kimi-Linear-48B: kv_lora_rank 512 = 4 x v_head_dim, qk_rope_head_dim = v/2, no
 q LoRA) capped at half the width; transformers' Kimi MLA applies no rotary embedding at all, so the
-"rope" slice of the key is just a shared key part (NoPE). KDA runs transformers' own torch chunked/recurrent
-code on CPU (its `chunk_kda` / `fused_recurrent_kda` fall back to torch when flash-linear-attention is absent).
+"rope" slice of the key is just a shared key part (NoPE). transformers' own KDA code (`chunk_kda` /
+`fused_recurrent_kda`, torch when flash-linear-attention is absent) is replaced by `kernels.kda` (binding below).
 Probes use dense MLPs: `mlp_layer_types` is "dense" everywhere, so no expert or router is built.
+
+Binding (models/binding.py): the KDA layer calls the module-level `chunk_kimi_delta_attention` /
+`recurrent_kimi_delta_attention` and `causal_conv1d_fn` / `causal_conv1d_update`; they are replaced by adapters
+over `kernels.kda` and `kernels.short_conv`. One numerical fix, not a kernel: `KimiLinearForgetGate.forward`
+computes its softplus as `where(g > 20, g, log(1 + exp(g)))`; once a pre-activation passes ~88.7, `exp`
+overflows in float32 and the discarded branch's gradient is `0 * inf = NaN`, which gradient clipping spreads to
+every weight. Its replacement computes the same value with `F.softplus` (reports/probe-training.md §10).
 """
 from __future__ import annotations
 
+import torch
+import torch.nn.functional as F
 from transformers import AutoConfig
 
+from hybrid_eval import kernels
+from hybrid_eval.models.binding import causal_conv1d_fn, causal_conv1d_update, delta_rule
 from hybrid_eval.models.family import Family, PRESETS, Preset, register
+
+kimi_delta_attention = delta_rule(kernels.kda)
+
+
+def kimi_recurrent(query, key, value, g, beta, initial_state, output_final_state, use_qk_l2norm_in_kernel=False,
+                   **kwargs):
+    """``recurrent_kimi_delta_attention`` takes initial_state and output_final_state positionally."""
+    return kimi_delta_attention(query, key, value, g, beta, initial_state=initial_state,
+                                output_final_state=output_final_state,
+                                use_qk_l2norm_in_kernel=use_qk_l2norm_in_kernel, **kwargs)
+
+
+def kimi_forget_gate(self, hidden_states: torch.Tensor) -> torch.Tensor:
+    """``KimiLinearForgetGate.forward``: the per-channel log decay ``-exp(A_log) * softplus(f_b(f_a(x)) + dt_bias)``,
+    as transformers computes it but with a finite gradient for every pre-activation (``F.softplus`` is linear past
+    its threshold, 20, as transformers' ``where`` is, without evaluating ``exp`` there)."""
+    shape = (*hidden_states.shape[:2], -1, self.head_dim)
+    g = (self.f_b_proj(self.f_a_proj(hidden_states)).float() + self.dt_bias.float().view(1, 1, -1)).view(shape)
+    return -self.A_log.float().exp() * F.softplus(g, threshold=20.0)
 
 
 @register
@@ -24,7 +54,18 @@ class KimiLinear(Family):
     name = "kimi_linear"
     model_type = "kimi_linear"
     layer_names = {"F": "full_attention", "L": "linear_attention"}
+    mixers = {"F": "KimiLinearAttention", "L": "KimiLinearDeltaAttention"}
+    released_pattern = "LLLF"
+    patterns = ("F", "LLLF", "L")
     presets = PRESETS
+    modeling = "transformers.models.kimi_linear.modeling_kimi_linear"
+    binding = {
+        "chunk_kimi_delta_attention": kimi_delta_attention,
+        "recurrent_kimi_delta_attention": kimi_recurrent,
+        "causal_conv1d_fn": causal_conv1d_fn,
+        "causal_conv1d_update": causal_conv1d_update,
+        "KimiLinearForgetGate.forward": kimi_forget_gate,
+    }
     conv_kernel = 4
 
     @staticmethod

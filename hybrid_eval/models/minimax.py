@@ -3,20 +3,55 @@
 Follows transformers' `MiniMaxForCausalLM` (MiniMax-01 / MiniMax-M1, 2025), which ships the 7:1 hybrid
 `LLLLLLLF`. transformers picks the mixer per layer from `config.layer_types` ("linear_attention" -> lightning,
 "full_attention" -> GQA). Lightning attention is linear attention with a fixed per-head exponential decay that
-depends on the layer index (DESIGN §5); q, k, v come out of one SiLU projection, unscaled and unnormalised.
+depends on the layer index (docs/design.md §5); q, k, v come out of one SiLU projection, unscaled and unnormalised.
 
 Dense MLP: transformers always builds MiniMax's MoE block, so probes use one expert routed with top-1: the
 softmax over one expert is exactly 1, which makes the block a plain SwiGLU MLP (plus a hidden-size router
 vector that has no effect). MiniMax's forward refuses any cache that is not a `MiniMaxCache`, and that class
 answers the sequence length from layer 0 even when layer 0 is linear (so it reports 0 during decoding for
-`LLLF`-style patterns); `MiniMaxProbeCache` asks the first full-attention layer instead.
+`LLLF`-style patterns); `MiniMaxProbeCache` asks the first full-attention layer instead. For CUDA-graph
+decoding (harness/decode/static_decode.py) `StaticMiniMaxCache` keeps the same cache in preallocated buffers: a
+`StaticLayer` per full-attention layer, and each lightning state copied into the buffer allocated at prefill
+(`MiniMaxCache.set_linear_cache` stores a new tensor every step, which a captured graph would never see).
+
+Binding (models/binding.py): transformers' lightning layer runs a Python loop over 256-token blocks (one token at
+a time when a state exists); `MiniMaxLightningAttention.forward` is replaced by `lightning_forward`, which makes
+the same projections and calls `kernels.lightning` once over the whole segment, prefill or decode.
 """
 from __future__ import annotations
 
+import torch
+import torch.nn.functional as F
 from transformers import AutoConfig
+from transformers.cache_utils import StaticLayer
+from transformers.models.minimax import modeling_minimax
 from transformers.models.minimax.modeling_minimax import MiniMaxCache
 
+from hybrid_eval import kernels
+from hybrid_eval.models.binding import state_float
 from hybrid_eval.models.family import Family, Preset, register
+
+
+def lightning_forward(self, hidden_states, position_embeddings=None, attention_mask=None, cache=None,
+                      past_key_values=None, **kwargs):
+    """``MiniMaxLightningAttention.forward`` over ``kernels.lightning``: same projections, norm, gate and cache
+    (the K^T V state, kept in the model's dtype as transformers does), one kernel call per segment."""
+    cache = cache if cache is not None else past_key_values
+    batch, length, _ = hidden_states.shape
+    heads, dim = self.num_attention_heads, self.head_dim
+    qkv = self.act_fn(self.qkv_proj(hidden_states))
+    qkv = modeling_minimax.apply_mask_to_padding_states(qkv, attention_mask)
+    query, key, value = torch.split(qkv.reshape(batch, length, heads, 3 * dim), dim, dim=3)  # (B, T, H, D) each
+    state = cache.get_linear_cache(self.layer_idx) if cache is not None else None
+    state = state if isinstance(state, torch.Tensor) else None
+    out, state = kernels.lightning(query, key, value, self.slope_rate.reshape(heads).float(), scale=1.0,
+                                   initial_state=state_float(state), output_final_state=True)
+    out = self.norm(out.reshape(batch, length, heads * dim))
+    out = self.out_proj(F.sigmoid(self.output_gate(hidden_states)) * out)
+    state = state.to(value.dtype)
+    if cache is not None:
+        cache.set_linear_cache(self.layer_idx, state)
+    return out, state
 
 
 class MiniMaxProbeCache(MiniMaxCache):
@@ -40,11 +75,56 @@ class MiniMaxProbeCache(MiniMaxCache):
         return super().get_mask_sizes(query, self.full_layer if layer_idx == 0 else layer_idx, *args, **kwargs)
 
 
+class StaticMiniMaxCache(MiniMaxProbeCache):
+    """MiniMax's cache with a `StaticLayer` per layer (used by the full ones) and lightning states kept in place."""
+
+    def __init__(self, config, max_cache_len: int):
+        super().__init__(config)
+        n = len(config.layer_types)
+        self.max_len = max_cache_len
+        # one StaticLayer per layer index (linear layers never call `update`, so theirs stay unallocated)
+        self.layers = [StaticLayer(max_cache_len=max_cache_len) for _ in range(n)]
+        self.layer_class_to_replicate = None
+        self.linear_cache = [None] * n  # (B, H, d, d) lightning K^T V state per linear layer, allocated at prefill
+        self.has_linear_state = [False] * n
+
+    def get_linear_cache(self, layer_idx: int):
+        return self.linear_cache[layer_idx] if self.has_linear_state[layer_idx] else None
+
+    def set_linear_cache(self, layer_idx: int, linear_cache: torch.Tensor) -> None:
+        buf = self.linear_cache[layer_idx]
+        if buf is None or buf.shape != linear_cache.shape or buf.device != linear_cache.device:
+            self.linear_cache[layer_idx] = linear_cache.detach().clone()  # prefill: the buffer decoding writes into
+        else:
+            buf.copy_(linear_cache)  # decode: same address every step
+        self.has_linear_state[layer_idx] = True
+
+    def get_mask_sizes(self, query, layer_idx: int = 0, *args, **kwargs):
+        if self.full_layer is None:  # all-linear: the causal mask is unused; a fixed size keeps decode shapes static
+            return self.max_len, 0
+        return super().get_mask_sizes(query, layer_idx, *args, **kwargs)
+
+    def forget_linear_states(self) -> None:
+        """Every lightning state counts as unset again (`harness.decode.static_cache.rewind`); buffers stay put."""
+        self.has_linear_state = [False] * len(self.has_linear_state)
+
+    def copy_linear_states(self, dynamic) -> None:
+        """Copy the lightning states of `dynamic` (a `MiniMaxCache`) into this cache's buffers (`fill_from`)."""
+        for i, state in enumerate(getattr(dynamic, "linear_cache", [])):
+            if isinstance(state, torch.Tensor):
+                self.set_linear_cache(i, state)
+
+
 @register
 class MiniMax(Family):
     name = "minimax"
     model_type = "minimax"
     layer_names = {"F": "full_attention", "L": "linear_attention"}
+    mixers = {"F": "MiniMaxAttention", "L": "MiniMaxLightningAttention"}
+    released_pattern = "LLLLLLLF"
+    patterns = ("F", "LLLLLLLF", "LLLF", "L")
+    modeling = "transformers.models.minimax.modeling_minimax"
+    binding = {"MiniMaxLightningAttention.forward": lightning_forward}
     presets = {  # 8 layers at least, so the released 7:1 pattern LLLLLLLF has its F layer at every size
         "tiny": Preset(hidden=64, layers=8, heads=2, head_dim=32),
         "small": Preset(hidden=128, layers=8, heads=2, head_dim=64),
@@ -71,6 +151,9 @@ class MiniMax(Family):
 
     def make_cache(self, config):
         return MiniMaxProbeCache(config)
+
+    def make_static_cache(self, config, max_len):
+        return StaticMiniMaxCache(config, max_len)
 
     def cache_bytes(self, config, context, dtype_bytes=2):
         full = sum(t == "full_attention" for t in config.layer_types)

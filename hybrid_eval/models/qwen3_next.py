@@ -2,6 +2,11 @@
 
 Follows transformers' `Qwen3NextForCausalLM` (Qwen team, 2025): Qwen3-Next ships the 3:1 hybrid `LLLF`.
 Probes use dense MLPs (no MoE): `mlp_only_layers` covers every layer.
+
+Binding (models/binding.py): the Gated DeltaNet layer calls the module-level `torch_chunk_gated_delta_rule` /
+`torch_recurrent_gated_delta_rule` and `causal_conv1d_fn` / `causal_conv1d_update` (same signatures in
+transformers 5.17 and 5.24); they are replaced by adapters over `kernels.gated_delta` and `kernels.short_conv`.
+The layer's projections, gates, norms and cache handling stay transformers'.
 """
 from __future__ import annotations
 
@@ -10,7 +15,11 @@ import math
 import torch
 from transformers import AutoConfig
 
+from hybrid_eval import kernels
+from hybrid_eval.models.binding import causal_conv1d_fn, causal_conv1d_update, delta_rule
 from hybrid_eval.models.family import Family, PRESETS, Preset, register
+
+gated_delta_rule = delta_rule(kernels.gated_delta)  # chunked (prefill) and recurrent (decode) alike
 
 
 @register
@@ -18,7 +27,17 @@ class Qwen3Next(Family):
     name = "qwen3_next"
     model_type = "qwen3_next"
     layer_names = {"F": "full_attention", "L": "linear_attention"}
+    mixers = {"F": "Qwen3NextAttention", "L": "Qwen3NextGatedDeltaNet"}
+    released_pattern = "LLLF"
+    patterns = ("F", "LLLF", "L")
     presets = PRESETS
+    modeling = "transformers.models.qwen3_next.modeling_qwen3_next"
+    binding = {
+        "torch_chunk_gated_delta_rule": gated_delta_rule,
+        "torch_recurrent_gated_delta_rule": gated_delta_rule,
+        "causal_conv1d_fn": causal_conv1d_fn,
+        "causal_conv1d_update": causal_conv1d_update,
+    }
     conv_kernel = 4
     dt_range = (1e-3, 1e-1)  # Mamba2 / fla GatedDeltaNet: dt ~ logU(dt_min, dt_max)
 

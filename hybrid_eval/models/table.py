@@ -4,6 +4,8 @@
 
 Counts come from the models themselves (built on the meta device, as `Family.count_params` does) and the cache
 bytes from `Family.cache_bytes`, the formula the tests check against the tensors a model's cache really holds.
+Families, their released and reference patterns come from the registry (`models.FAMILIES`), so a new family
+appears here without an edit.
 """
 from __future__ import annotations
 
@@ -17,8 +19,7 @@ from hybrid_eval.models.family import FAMILIES, ModelConfigError
 CONTEXTS = (4096, 32768, 131072, 1 << 20)
 CTX_NAMES = ("4k", "32k", "128k", "1M")
 VOCAB = 4096
-PATTERNS = ("F", "LF", "LLLF", "LLLLLLLF", "L")
-HYBRID = {"qwen3_next": "LLLF", "kimi_linear": "LLLF", "minimax": "LLLLLLLF", "deepseek_v32": "sparse"}
+PATTERNS = ("F", "LF", "LLLF", "LLLLLLLF", "L")  # linear-layer shares 0, 1/2, 3/4, 7/8, 1 (families of F/L layers)
 
 
 def human(n: float) -> str:
@@ -30,7 +31,10 @@ def human(n: float) -> str:
 
 
 def patterns_of(family) -> list[str]:
-    return ["dense", "sparse"] if family.name == "deepseek_v32" else list(PATTERNS)
+    """The sweep `PATTERNS` for a family of F/L layers, then the family's own `patterns` not in it (all of them for a
+    family whose variants are other words, such as DeepSeek's dense / sparse)."""
+    out = list(PATTERNS) if set(family.layer_names) == {"F", "L"} else []
+    return out + [p for p in family.patterns if p not in out]
 
 
 def rows(family, size: str, vocab: int) -> list[dict]:
@@ -69,16 +73,17 @@ def table(name: str, size: str, vocab: int) -> list[str]:
 def headline(vocab: int) -> list[str]:
     lines = ["| family (base) | hybrid | full mixer, KV per token per layer | linear state per layer | "
              + " | ".join(f"hybrid ÷ full {c}" for c in CTX_NAMES) + " |", "|---|---|---:|---:|" + "---:|" * len(CONTEXTS)]
-    for name in HYBRID:
+    for name in FAMILIES:
         family = get_family(name)
-        hyb, _ = family.matched_config(HYBRID[name], "base", vocab)
+        hyb, _ = family.matched_config(family.released_pattern, "base", vocab)
         full, _ = family.matched_config(family.reference_pattern, "base", vocab)
         n_full = sum(k != "linear_attention" for k in family.layer_kinds(full))
         n_lin = sum(k == "linear_attention" for k in family.layer_kinds(hyb))
         kv_tok = (family.cache_bytes(full, 2)["total"] - family.cache_bytes(full, 1)["total"]) / n_full
         state = family.cache_bytes(hyb, 1)["linear"] / n_lin if n_lin else 0
         ratios = " | ".join(f"{family.cache_bytes(hyb, c)['total'] / family.cache_bytes(full, c)['total']:.3f}" for c in CONTEXTS)
-        lines.append(f"| {name} | `{HYBRID[name]}` vs `{family.reference_pattern}` | {human(kv_tok)} | {human(state)} | {ratios} |")
+        lines.append(f"| {name} | `{family.released_pattern}` vs `{family.reference_pattern}` | {human(kv_tok)} | "
+                     f"{human(state)} | {ratios} |")
     return lines
 
 

@@ -1,4 +1,4 @@
-"""Task registry: names to classes, and loading of user task plugins (`tasks.include=[...]`)."""
+"""Task registry: names to classes, and loading of user task plugins (`suite.include=[...]`)."""
 from __future__ import annotations
 
 import importlib
@@ -35,7 +35,7 @@ def include(spec: str) -> None:
     path = Path(spec).expanduser()
     if spec.endswith(".py") or path.exists():
         if not path.is_file():
-            raise TaskConfigError(f"tasks.include: no such file {spec!r}; give a .py file path or an importable module name")
+            raise TaskConfigError(f"suite.include: no such file {spec!r}; give a .py file path or an importable module name")
         mod_name = f"hybrid_eval_plugin_{path.stem}"
         if mod_name in sys.modules:
             return
@@ -47,7 +47,7 @@ def include(spec: str) -> None:
     try:
         importlib.import_module(spec)
     except ModuleNotFoundError as e:
-        raise TaskConfigError(f"tasks.include: cannot import {spec!r} ({e}); give a .py file path or an importable module name") from None
+        raise TaskConfigError(f"suite.include: cannot import {spec!r} ({e}); give a .py file path or an importable module name") from None
 
 
 def get(name: str) -> type[Task]:

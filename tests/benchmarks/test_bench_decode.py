@@ -11,8 +11,8 @@ import pytest
 
 import bench_decode as bench
 
-FAMILY_ROWS = [(f, p) for f, ps in bench.FAMILIES.items() for p in ps]
-HYBRIDS = [(f, ps[1]) for f, ps in bench.FAMILIES.items()]
+FAMILY_ROWS = [(f, p) for f, ps in bench.variants().items() for p in ps]
+HYBRIDS = [(f, ps[1]) for f, ps in bench.variants().items()]
 
 
 @pytest.fixture(scope="module")

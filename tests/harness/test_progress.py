@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from hybrid_eval.harness.run import progress
+from hybrid_eval.harness.progress import progress
 
 
 class Terminal(io.StringIO):

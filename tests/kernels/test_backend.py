@@ -1,16 +1,20 @@
-"""Backend dispatch: per-call resolution, one-line errors, the run default, call counters, and the detection
-of fla's Hopper/Triton backward refusal (DESIGN.md §9)."""
+"""Backend dispatch: per-call resolution, one-line errors, the run default, call counters, and the fla backend's
+verifier: its device and install refusals and its detection of fla's Hopper/Triton backward refusal
+(docs/design.md §9)."""
 
 from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import types
 
 import pytest
 import torch
 
 from hybrid_eval import kernels
 from hybrid_eval.kernels import backend
+from hybrid_eval.kernels.backends import fla as fla_backend
+from hybrid_eval.kernels.registry import Verdict
 
 
 @pytest.fixture
@@ -38,7 +42,7 @@ def test_fla_on_cpu_is_one_clear_error():
 
 
 def test_fla_not_installed_says_how_to_install(monkeypatch):
-    monkeypatch.setattr(backend, "fla_available", lambda: False)
+    monkeypatch.setattr(fla_backend, "fla_available", lambda: False)
     with pytest.raises(ValueError, match=r"pip install 'hybrid-eval\[gpu\]'"):
         kernels.resolve("fla")  # no tensors: the device check passes, the install check speaks
 
@@ -94,7 +98,7 @@ class FakeHopper:
     """Patches what fla_backward_ok reads: fla installed, a CUDA device of the given kind, Triton's version."""
 
     def __init__(self, monkeypatch, capability=(9, 0), name="NVIDIA H100 80GB HBM3", triton="3.6.0", tilelang=False):
-        monkeypatch.setattr(backend, "fla_available", lambda: True)
+        monkeypatch.setattr(fla_backend, "fla_available", lambda: True)
         monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
         monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
         monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None: name)
@@ -138,9 +142,9 @@ def test_fla_backward_only_gated_delta_is_affected(monkeypatch):
 
 
 def test_fla_backward_without_fla_or_cuda(monkeypatch):
-    monkeypatch.setattr(backend, "fla_available", lambda: False)
+    monkeypatch.setattr(fla_backend, "fla_available", lambda: False)
     assert kernels.fla_backward_ok() == (False, "flash-linear-attention is not installed")
-    monkeypatch.setattr(backend, "fla_available", lambda: True)
+    monkeypatch.setattr(fla_backend, "fla_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert kernels.fla_backward_ok() == (False, "no CUDA device")
 
@@ -169,3 +173,65 @@ def test_run_fla_picks_the_recurrent_kernel_only_for_short_inputs_without_gradie
     assert called[-1][0] == "chunk"  # the recurrent kernel has no backward
     _, none = backend.run_fla(chunk, recurrent, q, q, q, 0.5, None, False, g_gamma=g[0, 0])
     assert called[-1] == ("recurrent", ["g_gamma"], 0.5) and none is None
+
+
+@pytest.fixture
+def fresh_backward_check():
+    """The fla backend caches its backward check per (op, device); clear it around a test that fakes a GPU."""
+    fla_backend.backward_ok_cached.cache_clear()
+    yield
+    fla_backend.backward_ok_cached.cache_clear()
+
+
+def on_cuda(requires_grad=False):
+    """A stand-in for a CUDA tensor: all the verifier and the gradient test read of a call's tensors."""
+    return types.SimpleNamespace(is_cuda=True, device=torch.device("cuda", 0), requires_grad=requires_grad)
+
+
+def test_fla_verifier_refuses_cpu_tensors_and_a_missing_install(monkeypatch):
+    assert fla_backend.FLA.verify("kda", (torch.zeros(1), None), grad=False) == Verdict(
+        False, "backend 'fla' needs CUDA tensors; got cpu. Use backend='torch' or 'auto'."
+    )
+    assert fla_backend.FLA.verify(None, (torch.zeros(1, device="meta"), torch.zeros(1), on_cuda()), False) == Verdict(
+        False, "backend 'fla' needs CUDA tensors; got cpu, meta. Use backend='torch' or 'auto'."
+    )
+    monkeypatch.setattr(fla_backend, "fla_available", lambda: False)
+    assert fla_backend.FLA.verify("kda", (on_cuda(), None), grad=False) == Verdict(
+        False,
+        "backend 'fla' needs flash-linear-attention, which is not installed: "
+        "pip install 'hybrid-eval[gpu]' (or use backend='torch' or 'auto').",
+    )
+
+
+def test_fla_verifier_holds_the_hopper_backward_check(monkeypatch, fresh_backward_check):
+    """On a (faked) H100 with Triton 3.6.0, fla serves the gated delta rule's forward and names torch for its
+    backward when gradients are needed; other ops, calls without gradients and a fixed Triton are served whole."""
+    FakeHopper(monkeypatch, triton="3.6.0")
+    refused = (
+        "fla refuses gated backward on NVIDIA H100 80GB HBM3 (sm_90) with Triton 3.6.0 "
+        "(>= 3.4, < 3.7.1; fla issue #640): needs Triton >= 3.7.1 or tilelang; use the torch backward"
+    )
+    tensors = (on_cuda(requires_grad=True), None)
+    assert fla_backend.FLA.verify("gated_delta", tensors, grad=True) == Verdict(True, refused, backward="torch")
+    assert fla_backend.FLA.verify("gated_delta", tensors, grad=False) == Verdict(True)
+    assert fla_backend.FLA.verify("kda", tensors, grad=True) == Verdict(
+        True, "fla's kda backward does not use the gated chunk_bwd_dqkwg kernel refused on Hopper"
+    )
+    fla_backend.backward_ok_cached.cache_clear()
+    FakeHopper(monkeypatch, triton="3.7.1")
+    assert fla_backend.FLA.verify("gated_delta", tensors, grad=True) == Verdict(
+        True, "NVIDIA H100 80GB HBM3 (sm_90) with Triton 3.7.1 is not affected by fla issue #640"
+    )
+
+
+def test_fla_dispatch_pairs_torch_backward_on_an_affected_gpu(monkeypatch, fresh_backward_check):
+    """Through the registry: the verifier's backward="torch" becomes the fla forward + torch backward pairing,
+    counted as ("gated_delta", "fla+torch_backward"); without gradients, fla's own function runs."""
+    FakeHopper(monkeypatch, triton="3.6.0")
+    monkeypatch.setitem(backend.registry.implementations["gated_delta"], "fla", lambda *args: "fla's function")
+    kernels.calls.clear()
+    run = backend.dispatch("gated_delta", "fla", (on_cuda(requires_grad=True), None))
+    assert run.__qualname__ == "forward_backward.<locals>.run"  # kernels/recompute.py's pairing
+    with torch.no_grad():
+        assert backend.dispatch("gated_delta", "fla", (on_cuda(requires_grad=True), None))() == "fla's function"
+    assert kernels.calls == {("gated_delta", "fla+torch_backward"): 1, ("gated_delta", "fla"): 1}

@@ -24,7 +24,7 @@ from kernel_inputs import (
 
 from hybrid_eval import kernels
 from hybrid_eval.kernels.kda import kda_chunked, kda_reference
-from hybrid_eval.kernels.kda import chunked as kda_chunked_module
+from hybrid_eval.kernels.kda import torch_chunked as kda_chunked_module
 
 
 def make(B, T, H, HV, K, V, seed=0, strong=False, device="cpu", dtype=torch.float32):

@@ -27,7 +27,7 @@ RTOL = 1e-5
 
 
 def minimax_decay(H: int, layer: int, layers: int) -> torch.Tensor:
-    """lambda_h as transformers' MiniMaxLightningAttention.get_slope_rate computes it (DESIGN.md §5)."""
+    """lambda_h as transformers' MiniMaxLightningAttention.get_slope_rate computes it (docs/design.md §5)."""
     return 2.0 ** (-8.0 * (torch.arange(H) + 1) / H) * (1 - layer / (layers - 1 + 1e-5) + 1e-5)
 
 

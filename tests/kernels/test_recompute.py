@@ -2,8 +2,8 @@
 
 On CPU the pairing is checked with the reference loop standing in for fla's forward: outputs are the fast
 function's, gradients (w.r.t. q, k, v, g, beta, initial_state, through o and the final state) equal the torch
-backend's to 1e-5. The dispatch test fakes an affected GPU to check that `implementation` picks the pairing only
-when gradients are needed, and counts it as ("gated_delta", "fla+torch_backward").
+backend's to 1e-5. The dispatch test fakes an affected GPU to check that the registry's `dispatch` picks the pairing
+only when gradients are needed, and counts it as ("gated_delta", "fla+torch_backward").
 """
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ import pytest
 import torch
 
 from hybrid_eval.kernels import backend
+from hybrid_eval.kernels.backends.fla import FLA
 from hybrid_eval.kernels.gated_delta import gated_delta, gated_delta_chunked, gated_delta_reference
 from hybrid_eval.kernels.recompute import forward_backward
+from hybrid_eval.kernels.registry import Verdict
 from tests.kernels.kernel_inputs import betas, generator, log_gates, qkv
 
 
@@ -53,17 +55,21 @@ def test_no_final_state_and_no_grad_inputs():
 
 
 def test_dispatch_pairs_only_when_gradients_are_needed(monkeypatch):
-    fake = type("FakeFla", (), {"gated_delta_fla": staticmethod(gated_delta_reference)})
-    monkeypatch.setattr(backend.importlib, "import_module", lambda name: fake)
-    monkeypatch.setattr(backend, "_fla_backward_ok_cached", lambda op, index: (False, "affected"))
+    """A faked affected GPU: the fla backend's verdict names torch for the backward when gradients are needed, and
+    the registry pairs fla's function (the reference loop standing in) with the torch backend's."""
+    monkeypatch.setitem(backend.registry.implementations["gated_delta"], "fla", gated_delta_reference)
+    monkeypatch.setattr(FLA, "verify", lambda op, tensors, grad: Verdict(True, "affected", "torch" if grad else None))
     backend.calls.clear()
     q, k, v, g, beta, state = _inputs(5)
-    run = backend.implementation("gated_delta", "fla", None, gated_delta_chunked, (q, k, v, g, beta, state))
+    run = backend.dispatch("gated_delta", "fla", (q, k, v, g, beta, state))
     assert backend.calls[("gated_delta", backend.FLA_TORCH_BACKWARD)] == 1
-    run(q, k, v, g, beta, 8**-0.5, state, True)[0].sum().backward()
-    assert q.grad is not None
+    o, _ = run(q, k, v, g, beta, 8**-0.5, state, True)
+    o.sum().backward()
+    assert torch.equal(o, gated_delta_reference(q, k, v, g, beta, 8**-0.5, state, True)[0])
+    want = torch.autograd.grad(gated_delta_chunked(q, k, v, g, beta, 8**-0.5, state, True)[0].sum(), q)[0]
+    torch.testing.assert_close(q.grad, want, atol=1e-5, rtol=1e-5)
     with torch.no_grad():
-        assert backend.implementation("gated_delta", "fla", None, gated_delta_chunked, (q, k)) is gated_delta_reference
+        assert backend.dispatch("gated_delta", "fla", (q, k)) is gated_delta_reference
     assert backend.calls[("gated_delta", "fla")] == 1
 
 

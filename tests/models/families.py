@@ -1,4 +1,5 @@
-"""Shared by tests/models: every family x pattern at `tiny`, tiny random models, and the mixer each layer built."""
+"""Shared by tests/models: every registered family x its `patterns` at `tiny`, tiny random models, and the mixer each
+layer built. Families and patterns come from the registry, so a new family is tested without an edit here."""
 from __future__ import annotations
 
 import os
@@ -6,24 +7,14 @@ import os
 import torch
 from transformers import AutoModelForCausalLM
 
-from hybrid_eval.models import get_family
+import hybrid_eval.models.catalog  # noqa: F401  (registers the built-in families before the lists below are made)
+from hybrid_eval.models import FAMILIES, family_of_config, get_family
 from tests.conftest import ROOT
 
-PATTERNS = {
-    "qwen3_next": ["F", "LLLF", "L"],
-    "kimi_linear": ["F", "LLLF", "L"],
-    "minimax": ["F", "LLLLLLLF", "LLLF", "L"],
-    "deepseek_v32": ["dense", "sparse"],
-}
+PATTERNS = {name: list(cls.patterns) for name, cls in FAMILIES.items()}
+RELEASED = {name: cls.released_pattern for name, cls in FAMILIES.items()}
 CASES = [(f, p) for f, ps in PATTERNS.items() for p in ps]
 TOPK = 4  # deepseek's sparse probes keep 4 keys per query, so prompts of 5+ tokens really are sparse
-
-# the transformers module each layer must hold for each pattern letter (what the model runs, not what the config says)
-MIXERS = {
-    "qwen3_next": {"F": "Qwen3NextAttention", "L": "Qwen3NextGatedDeltaNet"},
-    "kimi_linear": {"F": "KimiLinearAttention", "L": "KimiLinearDeltaAttention"},
-    "minimax": {"F": "MiniMaxAttention", "L": "MiniMaxLightningAttention"},
-}
 
 
 def tiny(family: str, pattern: str, vocab_size: int = 64, seed: int = 0, dtype=torch.float32):
@@ -33,22 +24,14 @@ def tiny(family: str, pattern: str, vocab_size: int = 64, seed: int = 0, dtype=t
 
 
 def built_pattern(model) -> list[str]:
-    """Per layer, the pattern letter (or deepseek word) of the mixer module the model actually built."""
-    family = model.config.model_type
-    out = []
-    for layer in model.model.layers:
-        if family == "deepseek_v32":
-            topk = layer.self_attn.indexer.index_topk
-            out.append("dense" if topk >= model.config.max_position_embeddings else "sparse")
-            continue
-        mixer = getattr(layer, "linear_attn", None) or layer.self_attn
-        names = {cls: letter for letter, cls in MIXERS[family].items()}
-        out.append(names.get(type(mixer).__name__, type(mixer).__name__))
-    return out
+    """Per layer, the pattern letter (or word, e.g. deepseek's dense / sparse) of the mixer module the model actually
+    built (`Family.built_pattern`: read from the modules, not from the config)."""
+    return family_of_config(model.config).built_pattern(model)
 
 
-def expected_pattern(pattern: str, n_layers: int) -> list[str]:
-    if pattern in ("dense", "sparse"):
+def expected_pattern(family: str, pattern: str, n_layers: int) -> list[str]:
+    """`pattern` repeated over `n_layers` (LLLF on 8: L,L,L,F,L,L,L,F); a word pattern (dense) names every layer."""
+    if pattern in get_family(family).layer_names:
         return [pattern] * n_layers
     return [pattern[i % len(pattern)] for i in range(n_layers)]
 

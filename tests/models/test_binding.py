@@ -6,12 +6,10 @@
   steps agree to 1e-4 (measured ~1e-6: the same recurrences, summed in another order), and every gradient of a
   loss to 1e-4 of the model's largest gradient. Gate parameters of heads whose decay is ~e^-10 per token have
   gradients ~1e-10 that differ at ~1e-9 (relative 5e-4 of their own maximum): the torch backend flushes decay
-  products below e^-30 to exact zeros (hybrid_eval/kernels/gated_delta/chunked.py).
+  products below e^-30 to exact zeros (hybrid_eval/kernels/common/chunk.py, EXP_FLOOR).
 - ``kernels.backend=reference`` gives the same logits as ``torch`` (the specification vs the chunked form).
 - Asking for fla on CPU tensors fails with one line, not inside Triton.
 """
-import inspect
-
 import pytest
 import torch
 
@@ -36,10 +34,6 @@ def _auto_backend():
     kernels.set_backend(previous)
 
 
-def _kw(model) -> str:
-    return "cache" if "cache" in inspect.signature(model.model.forward).parameters else "past_key_values"
-
-
 def _layers(config, kind="linear_attention") -> int:
     return sum(t == kind for t in config.layer_types)
 
@@ -47,13 +41,13 @@ def _layers(config, kind="linear_attention") -> int:
 @torch.no_grad()
 def _prefill_and_decode(model, prompt, steps=3):
     """Logits of a prefill and of `steps` cached single-token decode steps (teacher-forced on the argmax)."""
-    cache = models.make_cache(model)
-    out = [model(input_ids=torch.tensor([prompt]), use_cache=True, **{_kw(model): cache}).logits[0, -1]]
+    cache, kw = models.make_cache(model), models.cache_kwarg(model)
+    out = [model(input_ids=torch.tensor([prompt]), use_cache=True, **{kw: cache}).logits[0, -1]]
     cache.seen_tokens += len(prompt)
     for _ in range(steps):
         t = int(out[-1].argmax())
         out.append(model(input_ids=torch.tensor([[t]]), position_ids=torch.tensor([[cache.seen_tokens]]),
-                         use_cache=True, **{_kw(model): cache}).logits[0, -1])
+                         use_cache=True, **{kw: cache}).logits[0, -1])
         cache.seen_tokens += 1
     return torch.stack(out)
 

@@ -4,8 +4,6 @@ Tolerance: in float32 the next-token logits of the cached step and of the full r
 (measured differences are ~1e-6; the recompute runs chunked/blocked linear-attention kernels, the cached step the
 token recurrence, so they are not bit-identical), and the 16 greedy tokens are identical.
 """
-import inspect
-
 import pytest
 import torch
 
@@ -18,15 +16,11 @@ STOP = 2
 ATOL = 1e-4
 
 
-def _kw(model) -> str:
-    return "cache" if "cache" in inspect.signature(model.model.forward).parameters else "past_key_values"
-
-
 @torch.no_grad()
 def cached_decode(model, prompt, n):
-    cache = models.make_cache(model)
+    cache, kw = models.make_cache(model), models.cache_kwarg(model)
     ids = torch.tensor([prompt])
-    logits = model(input_ids=ids, use_cache=True, **{_kw(model): cache}).logits[0, -1]
+    logits = model(input_ids=ids, use_cache=True, **{kw: cache}).logits[0, -1]
     cache.seen_tokens += len(prompt)
     tokens, steps = [], []
     for _ in range(n):
@@ -34,7 +28,7 @@ def cached_decode(model, prompt, n):
         t = int(logits.argmax())
         tokens.append(t)
         logits = model(input_ids=torch.tensor([[t]]), position_ids=torch.tensor([[cache.seen_tokens]]),
-                       use_cache=True, **{_kw(model): cache}).logits[0, -1]
+                       use_cache=True, **{kw: cache}).logits[0, -1]
         cache.seen_tokens += 1
     return tokens, torch.stack(steps)
 

@@ -14,9 +14,8 @@ from hybrid_eval import models
 from hybrid_eval.models import ModelConfigError
 from hybrid_eval.models.pretrained import FALLBACK_CHAT_TEMPLATE
 from hybrid_eval.models.tokenizer import build_probe_tokenizer, chat_ids
-from tests.models.families import PATTERNS, cli_env, tiny
+from tests.models.families import PATTERNS, RELEASED, cli_env, tiny
 
-HYBRID = {"qwen3_next": "LLLF", "kimi_linear": "LLLF", "minimax": "LLLLLLLF", "deepseek_v32": "sparse"}
 FAST = ["~experiment", "logger=none", "threads=1", "train.n_examples=20", "train.n_validation=2", "eval.n_test=4",
         "eval.max_new_tokens=4"]
 
@@ -36,7 +35,7 @@ def checkpoints(tmp_path_factory, tokenizer):
     """family -> directory of a random tiny checkpoint at the family's hybrid pattern, with the probe tokenizer."""
     root = tmp_path_factory.mktemp("checkpoints")
     out = {}
-    for family, pattern in HYBRID.items():
+    for family, pattern in RELEASED.items():
         model = tiny(family, pattern, vocab_size=len(tokenizer))
         model.save_pretrained(root / family)
         tokenizer.save_pretrained(root / family)
@@ -47,11 +46,11 @@ def checkpoints(tmp_path_factory, tokenizer):
 @pytest.mark.parametrize("family", list(PATTERNS))
 def test_each_family_loads_back_with_identical_logits_and_description(family, checkpoints, tokenizer):
     model, tok, info = models.load_pretrained(model_cfg(checkpoints[family]))
-    original = tiny(family, HYBRID[family], vocab_size=len(tokenizer))
+    original = tiny(family, RELEASED[family], vocab_size=len(tokenizer))
     x = torch.randint(1, len(tokenizer), (2, 9), generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         assert torch.equal(model(x, use_cache=False).logits, original(x, use_cache=False).logits)
-    assert info["family"] == family and info["pattern"] == HYBRID[family] and info["size"] == "pretrained"
+    assert info["family"] == family and info["pattern"] == RELEASED[family] and info["size"] == "pretrained"
     assert info["params"] == sum(p.numel() for p in original.parameters())
     assert info["layer_types"] == models.describe(original)["layer_types"]
     assert info["chat_template"] == "own" and tok.get_vocab() == tokenizer.get_vocab()

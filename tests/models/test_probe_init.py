@@ -1,4 +1,4 @@
-"""Probe initialisation: the linear layers' initial decay spectrum follows the training recipe (DESIGN §4)."""
+"""Probe initialisation: the linear layers' initial decay spectrum follows the training recipe (docs/design.md §4)."""
 import math
 
 import torch

@@ -12,7 +12,7 @@ On the next `extend_to`, the cache to extend is the generation's copy when the t
 generated tokens fed back, i.e. all but the last) are a prefix of the new history (interactive runs, and
 teacher-forced turns the model got right), else the prompt's snapshot (teacher-forced turns with a wrong answer:
 the gold answer replaces the model's). Either way the cache equals a prefill of exactly the new history's
-prefix, so outputs match re-prefilling the whole history at every turn (tests/harness/test_multiturn.py).
+prefix, so outputs match re-prefilling the whole history at every turn (tests/harness/evaluate/test_multiturn.py).
 If a chat template renders an earlier turn differently once later turns exist (the new ids do not start with
 any cached ids), the conversation falls back to a fresh prefill and counts it in `reprefills`.
 
@@ -29,9 +29,8 @@ import copy
 
 import torch
 
-from hybrid_eval.harness.decode.greedy import _cache_kwarg
 from hybrid_eval.harness.decode.static_decode import decoder_for
-from hybrid_eval.models import make_cache
+from hybrid_eval.models import cache_kwarg, make_cache
 
 
 class Conversation:
@@ -40,7 +39,7 @@ class Conversation:
     def __init__(self, model, decode: str = "auto"):
         self.model = model
         self.device = next(model.parameters()).device
-        self.kw = _cache_kwarg(model)
+        self.kw = cache_kwarg(model)
         self.engine = decoder_for(model, decode)  # greedy turns on static buffers (CUDA graphs); None: plain
         self.ids: list[int] = []  # the tokens the cache holds
         self.cache = make_cache(model)

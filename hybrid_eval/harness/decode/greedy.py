@@ -10,17 +10,10 @@ graph; `auto` (the default) is graph on CUDA and plain on CPU. Every path gives 
 """
 from __future__ import annotations
 
-import inspect
-
 import torch
 
 from hybrid_eval.harness.decode.static_decode import decoder_for
-from hybrid_eval.models import make_cache
-
-
-def _cache_kwarg(model) -> str:
-    params = inspect.signature(model.model.forward).parameters
-    return "cache" if "cache" in params else "past_key_values"
+from hybrid_eval.models import cache_kwarg, make_cache
 
 
 @torch.no_grad()
@@ -29,7 +22,7 @@ def greedy(model, prompts: list[list[int]], *, max_new_tokens: int, stop_ids: se
     """Generated token ids for each prompt (stop token excluded), in the order of `prompts`."""
     device = next(model.parameters()).device
     engine = decoder_for(model, decode)  # None: the plain path
-    kw = _cache_kwarg(model)
+    kw = cache_kwarg(model)
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     results: list[list[int]] = [[] for _ in prompts]
     stop = torch.tensor(sorted(stop_ids), device=device)

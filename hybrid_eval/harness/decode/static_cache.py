@@ -2,15 +2,12 @@
 
 A CUDA graph replays the kernels it captured on the memory it captured them with, so every cache write of the
 one-token decode step must land in a buffer that exists before capture and never moves (gpt-fast's and vLLM's static
-KV cache; transformers' `StaticCache`). These classes are the caches `harness.decode.static_decode` decodes with:
-
-- `StaticProbeCache`: transformers' `StaticCache(config, max_cache_len)` (StaticLayer KV, LinearAttentionLayer conv
-  and recurrent states, StaticIndexedLayer for DeepSeek-V3.2's indexer keys), plus what an all-linear pattern needs:
-  transformers asks the first attention layer for the sequence length and raises when there is none, so, like
-  `models.cache.CountingCache`, it answers from `seen_tokens` (advanced by the caller) in that case.
-- `StaticMiniMaxCache`: MiniMax's forward accepts only a `MiniMaxCache`, whose layers are dynamic and whose
-  `set_linear_cache` stores a new tensor every step. This subclass of `models.minimax.MiniMaxProbeCache` keeps a
-  `StaticLayer` per full-attention layer and copies each lightning state into the buffer allocated at prefill.
+KV cache; transformers' `StaticCache`). `static_cache` asks the model's family for such a cache
+(`Family.make_static_cache`, e.g. MiniMax's `models.minimax.StaticMiniMaxCache`) and otherwise builds a
+`StaticProbeCache`: transformers' `StaticCache(config, max_cache_len)` (StaticLayer KV, LinearAttentionLayer conv
+and recurrent states, StaticIndexedLayer for DeepSeek-V3.2's indexer keys), plus what an all-linear pattern needs:
+transformers asks the first attention layer for the sequence length and raises when there is none, so, like
+`models.cache.CountingCache`, it answers from `seen_tokens` (advanced by the caller) in that case.
 
     cache = static_cache(model, max_len)            # max_len >= prompt width + new tokens
     model(input_ids=ids, attention_mask=mask, position_ids=pos, cache=cache, use_cache=True)   # prefill, eager
@@ -19,16 +16,17 @@ KV cache; transformers' `StaticCache`). These classes are the caches `harness.de
 Attention layers attend over all `max_len` slots; the causal mask (offset by the layer's `cumulative_length`
 tensor) hides the slots not yet written, and the caller's 2-D mask hides left padding. `fill_from(dynamic)` copies
 a dynamic cache (`models.make_cache`, as `harness.decode.conversation` keeps one) into an empty static one through the
-same cache API the layers use (`update`, `update_indexer`, `update_conv_state`, `update_recurrent_state`,
-`set_linear_cache`), so the kernels bound to the linear layers (models/binding.py) are never involved.
+same cache API the layers use (`update`, `update_indexer`, `update_conv_state`, `update_recurrent_state`; a family
+cache's `copy_linear_states` for states kept outside `layers`), so the kernels bound to the linear layers
+(models/binding.py) are never involved.
 """
 from __future__ import annotations
 
 import torch
 from transformers import StaticCache
-from transformers.cache_utils import LinearAttentionCacheLayerMixin, StaticLayer
+from transformers.cache_utils import LinearAttentionCacheLayerMixin
 
-from hybrid_eval.models.minimax import MiniMaxProbeCache
+from hybrid_eval.models import family_of_config
 
 
 class StaticProbeCache(StaticCache):
@@ -52,42 +50,13 @@ class StaticProbeCache(StaticCache):
             return self.max_len, 0
 
 
-class StaticMiniMaxCache(MiniMaxProbeCache):
-    """MiniMax's cache with a `StaticLayer` per layer (used by the full ones) and lightning states kept in place."""
-
-    def __init__(self, config, max_cache_len: int):
-        super().__init__(config)
-        n = len(config.layer_types)
-        self.max_len = max_cache_len
-        # one StaticLayer per layer index (linear layers never call `update`, so theirs stay unallocated)
-        self.layers = [StaticLayer(max_cache_len=max_cache_len) for _ in range(n)]
-        self.layer_class_to_replicate = None
-        self.linear_cache = [None] * n  # (B, H, d, d) lightning K^T V state per linear layer, allocated at prefill
-        self.has_linear_state = [False] * n
-
-    def get_linear_cache(self, layer_idx: int):
-        return self.linear_cache[layer_idx] if self.has_linear_state[layer_idx] else None
-
-    def set_linear_cache(self, layer_idx: int, linear_cache: torch.Tensor) -> None:
-        buf = self.linear_cache[layer_idx]
-        if buf is None or buf.shape != linear_cache.shape or buf.device != linear_cache.device:
-            self.linear_cache[layer_idx] = linear_cache.detach().clone()  # prefill: the buffer decoding writes into
-        else:
-            buf.copy_(linear_cache)  # decode: same address every step
-        self.has_linear_state[layer_idx] = True
-
-    def get_mask_sizes(self, query, layer_idx: int = 0, *args, **kwargs):
-        if self.full_layer is None:  # all-linear: the causal mask is unused; a fixed size keeps decode shapes static
-            return self.max_len, 0
-        return super().get_mask_sizes(query, layer_idx, *args, **kwargs)
-
-
 def static_cache(model_or_config, max_len: int):
-    """An empty static cache of `max_len` tokens for a model or config (MiniMax's own kind, else StaticProbeCache)."""
+    """An empty static cache of `max_len` tokens for a model or config: its family's own kind if it has one
+    (`Family.make_static_cache`), else StaticProbeCache."""
     config = getattr(model_or_config, "config", model_or_config)
-    if config.model_type == "minimax":
-        return StaticMiniMaxCache(config, max_len)
-    return StaticProbeCache(config, max_len)
+    family = family_of_config(config)
+    own = family.make_static_cache(config, max_len) if family is not None else None
+    return own if own is not None else StaticProbeCache(config, max_len)
 
 
 def rewind(static) -> None:
@@ -102,8 +71,9 @@ def rewind(static) -> None:
         if isinstance(layer, LinearAttentionCacheLayerMixin):
             for s in layer.has_previous_state:
                 layer.has_previous_state[s] = False
-    if isinstance(static, StaticMiniMaxCache):
-        static.has_linear_state = [False] * len(static.has_linear_state)
+    forget = getattr(static, "forget_linear_states", None)  # states kept outside `layers` (MiniMax's lightning)
+    if forget is not None:
+        forget()
     static.seen_tokens = 0
 
 
@@ -118,10 +88,9 @@ def fill_from(static, dynamic, n_tokens: int, release: bool = False) -> None:
     if not all(hasattr(layer, "max_cache_len") or isinstance(layer, LinearAttentionCacheLayerMixin)
                for layer in static.layers):
         raise ValueError("not a static cache")
-    if isinstance(static, StaticMiniMaxCache):
-        for i, state in enumerate(getattr(dynamic, "linear_cache", [])):
-            if isinstance(state, torch.Tensor):
-                static.set_linear_cache(i, state)
+    copy_linear_states = getattr(static, "copy_linear_states", None)  # states kept outside `layers`
+    if copy_linear_states is not None:
+        copy_linear_states(dynamic)
     for i, layer in enumerate(dynamic.layers):
         linear = isinstance(layer, LinearAttentionCacheLayerMixin)
         if not linear and type(layer).__name__ not in ("DynamicLayer", "DynamicIndexedLayer"):

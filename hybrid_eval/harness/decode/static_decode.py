@@ -46,7 +46,7 @@ import torch
 
 from hybrid_eval.harness.errors import ConfigError
 from hybrid_eval.harness.decode.static_cache import fill_from, rewind, static_cache
-from hybrid_eval.models import make_cache
+from hybrid_eval.models import cache_kwarg, make_cache
 
 log = logging.getLogger(__name__)
 
@@ -175,8 +175,7 @@ class StaticDecoder:
     def __init__(self, model, graphs: bool):
         self._model = weakref.ref(model)  # engines are kept per model (`decoder_for`): no strong ref back to it
         self.graphs = graphs
-        params = inspect.signature(model.model.forward).parameters
-        self.kw = "cache" if "cache" in params else "past_key_values"
+        self.kw = cache_kwarg(model)
         self.keep = {"logits_to_keep": 1} if "logits_to_keep" in inspect.signature(model.forward).parameters else {}
         self.static_ok = True  # False once no static cache could be built or filled for this model
         self.graph_ok = graphs  # False once capture failed or a step moved a cache tensor

@@ -26,7 +26,7 @@ The model runs as `HFLM(pretrained=model, tokenizer=tokenizer, max_length=..., b
 the probe's word-level tokenizer or the pretrained checkpoint's own, max_length from the model config
 (`max_position_embeddings`). Greedy generation inside HFLM is the harness's decoder (`hflm` says why);
 log-likelihood requests are lm-eval's own. Exported prompts are pre-rendered with the chat template, so they
-run with add_bos_token=False (the same ids as `harness.evaluate.scoring`, tests/tasks/test_lm_eval_export.py); other
+run with add_bos_token=False (the same ids as `harness.evaluate.scoring`, tests/harness/evaluate/test_lm_eval_export.py); other
 tasks use lm-eval's default (the tokenizer's own).
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Evaluation: every scored assistant turn is generated greedily and scored by its task.
 
-Two modes for multi-turn transcripts (`eval.multi_turn`, DESIGN §6):
+Two modes for multi-turn transcripts (`eval.multi_turn`, docs/design.md §6):
 - teacher_forced: the history before each scored turn is the gold transcript;
 - interactive: the model's own earlier answers form the history; for a task with an environment
   (`task.environment(example)`, tool_episode) each answer is run as a call by the strict parser

@@ -1,16 +1,17 @@
-"""Learning-rate grid (DESIGN §7, the MAD protocol): a probe variant is trained once per rate of
+"""Learning-rate grid (docs/design.md §7, the MAD protocol): a probe variant is trained once per rate of
 `train.lr_grid`, every run from the same initial weights with the same seed and data order; each run is
 scored on the validation split, and the best run is the variant's result, the only one evaluated on test:
 
     chosen = among the runs that trained (not did_not_train; all runs if none did), the highest validation
              accuracy (mean over the suite's tasks); ties: lower final training loss, then lower lr
 
-`train.lr_grid: null` (the default) trains once at `train.lr`, as before.
+`train.lr_grid: null` (the default) trains once at `train.lr`; probe.py's `train_probe` decides which, and reuses a
+finished checkpoint.
 
-Files, for resuming: the chosen run is `<job>/checkpoint/`, whose `train.json` (written last) holds the
-whole grid, so a rerun reuses it and trains nothing. While the grid runs, `<job>/checkpoint.lr_grid/` holds
-`runs.json` (every finished run's record) and the best run so far (`lr=<rate>/`); a rerun after an
-interruption trains only the rates without a record. Only the chosen run's weights are kept.
+Files, for resuming: the chosen run becomes `<job>/checkpoint/`, whose `train.json` (written last) holds the
+whole grid. While the grid runs, `<job>/checkpoint.lr_grid/` holds `runs.json` (every finished run's record) and
+the best run so far (`lr=<rate>/`); a rerun after an interruption trains only the rates without a record. Only the
+chosen run's weights are kept.
 """
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ from omegaconf import OmegaConf
 
 from hybrid_eval.harness import store
 from hybrid_eval.harness.errors import ConfigError
+from hybrid_eval.harness.train import loop
 from hybrid_eval.harness.train.protocol import did_not_train, record_convergence
-from hybrid_eval.harness.train.loop import train
 
 logger = logging.getLogger(__name__)
 SELECTION = ("runs that trained first (not did_not_train); highest validation accuracy (mean over tasks); "
@@ -96,55 +97,17 @@ def add_validation(summary: dict, validation: dict[str, dict] | None) -> dict:
     return summary
 
 
-def _during(validate, cfg):
-    """The accuracy-only validation `train` scores every train.val_every steps (None without either)."""
+def during_training(validate, cfg):
+    """The accuracy-only validation `loop.train` scores every train.val_every steps (None without either)."""
     return (lambda model: val_accuracy(validate(model))) if validate is not None and cfg.get("val_every") else None
-
-
-def train_probe(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed: int, device, ckpt,
-                validate=None, log=None, progress=None, name: str = "probe"):
-    """Train `model` (once, or once per rate of `cfg.lr_grid`) and keep the chosen run in `ckpt`; reuse
-    `ckpt` when it already holds a trained probe.
-
-    `validate(model) -> {alias: {score, chance, n, ...}}` scores a trained model on the validation split
-    (required with a grid); `log(metrics, step)` is the tracker's; `progress(total, desc)` makes a bar.
-    Returns (model, training summary with convergence and validation accuracy, validation or None).
-    """
-    grid = check_lr_grid(cfg)
-    ckpt = Path(ckpt)
-    if store.is_checkpoint(ckpt):
-        summary = store.read_json(ckpt / "train.json")
-        _check_reuse(ckpt, summary, grid)
-        logger.info("reusing trained checkpoint %s", ckpt)
-        shutil.rmtree(_workdir(ckpt), ignore_errors=True)  # left behind if a grid was stopped right after choosing
-        from transformers import AutoModelForCausalLM
-
-        model = AutoModelForCausalLM.from_pretrained(ckpt)
-        model.to(device).eval()
-        validation = validate(model) if validate else None
-    elif grid is None:
-        bar = progress(cfg.max_steps, f"train {name}") if progress else None
-        summary = train(model, tokenizer, train_examples, cfg, seed=seed, device=device, log=log, progress=bar,
-                        validate=_during(validate, cfg), name=name)
-        if bar is not None:
-            bar.close()
-        record_convergence(summary)
-        _save(model, tokenizer, ckpt, summary)
-        validation = validate(model) if validate else None
-    else:
-        if validate is None:
-            raise ValueError("train_probe: a learning-rate grid needs `validate`")
-        model, summary, validation = _train_grid(model, tokenizer, train_examples, cfg, grid, seed=seed, device=device,
-                                                 ckpt=ckpt, validate=validate, log=log, progress=progress, name=name)
-    if "convergence" not in summary:  # a checkpoint saved before convergence was recorded
-        record_convergence(summary)
-    return model, add_validation(summary, validation), validation
 
 
 # ---------------------------------------------------------------- the grid
 
-def _train_grid(model, tokenizer, train_examples, cfg, grid, *, seed, device, ckpt, validate, log, progress, name):
-    work = _workdir(ckpt)
+def train_grid(model, tokenizer, train_examples, cfg, grid, *, seed, device, ckpt, validate, log, progress, name):
+    """One run per rate of `grid` (resuming an interrupted grid), the chosen run moved to `ckpt` and loaded into the
+    returned model. Returns (model, the chosen run's summary with the grid's table, the chosen run's validation)."""
+    work = workdir(ckpt)
     fingerprint = {k: _plain(cfg.get(k)) for k in TRAIN_KEYS} | {"seed": int(seed)}
     done = _resume(work, fingerprint, grid)  # {lr: record} of runs finished before an interruption
     init = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
@@ -157,9 +120,9 @@ def _train_grid(model, tokenizer, train_examples, cfg, grid, *, seed, device, ck
         model.load_state_dict(init)  # every run starts from the same weights, seed and data order
         torch.manual_seed(seed)
         bar = progress(cfg.max_steps, f"train {tag}") if progress else None
-        summary = train(model, tokenizer, train_examples, OmegaConf.merge(cfg, {"lr": lr}), seed=seed, device=device,
-                        log=_offset_log(log, i, int(cfg.max_steps), lr), progress=bar, validate=_during(validate, cfg),
-                        name=tag)
+        summary = loop.train(model, tokenizer, train_examples, OmegaConf.merge(cfg, {"lr": lr}), seed=seed,
+                             device=device, log=_offset_log(log, i, int(cfg.max_steps), lr), progress=bar,
+                             validate=during_training(validate, cfg), name=tag)
         if bar is not None:
             bar.close()
         validation = validate(model)
@@ -171,7 +134,7 @@ def _train_grid(model, tokenizer, train_examples, cfg, grid, *, seed, device, ck
         done[lr] = record
         new_best = _best(done, grid) == lr
         if new_best:  # its weights replace the previous best's on disk (saved before runs.json names it)
-            _save(model, tokenizer, work / _dirname(lr), None)
+            store.save_checkpoint(model, tokenizer, work / _dirname(lr), None)
             best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
         store.write_json(work / "runs.json", {"fingerprint": fingerprint, "runs": list(done.values())})
         if new_best and previous is not None:
@@ -226,22 +189,6 @@ def _resume(work: Path, fingerprint: dict, grid: list[float]) -> dict[float, dic
     return done
 
 
-def _check_reuse(ckpt: Path, summary: dict, grid: list[float] | None) -> None:
-    """A saved checkpoint is reused only for the grid it was chosen from (or for no grid, as before)."""
-    saved = [float(r["lr"]) for r in summary.get("lr_grid") or []] or None
-    if (saved is None) != (grid is None) or (saved is not None and sorted(saved) != sorted(grid)):
-        was = f"train.lr_grid={saved}" if saved else f"train.lr={summary.get('lr')} (no grid)"
-        raise ConfigError(f"{ckpt} was trained with {was} but this run sets train.lr_grid={grid}; "
-                          "accepted: the same grid, or another output directory")
-
-
-def _save(model, tokenizer, path: Path, summary: dict | None) -> None:
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    if summary is not None:
-        store.write_json(path / "train.json", summary)  # last: marks the checkpoint complete
-
-
 def _offset_log(log, index: int, max_steps: int, lr: float):
     """The tracker's log for run `index` of the grid: W&B steps must only grow, so run i logs at
     i * max_steps + step, with its rate as `train/grid_lr`."""
@@ -251,7 +198,8 @@ def _offset_log(log, index: int, max_steps: int, lr: float):
                                           step=None if step is None else index * max_steps + step)
 
 
-def _workdir(ckpt: Path) -> Path:
+def workdir(ckpt: Path) -> Path:
+    """Where a grid keeps its finished runs until it has chosen: `<ckpt>.lr_grid`."""
     return ckpt.with_name(ckpt.name + ".lr_grid")
 
 

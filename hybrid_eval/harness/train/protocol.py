@@ -1,4 +1,4 @@
-"""The probe training protocol's verdicts (DESIGN §7): did a run train at all, and was it still improving
+"""The probe training protocol's verdicts (docs/design.md §7): did a run train at all, and was it still improving
 when its budget ended?
 
 Did not train: a probe that never left chance measures the optimiser, not the mixer. A trained probe is

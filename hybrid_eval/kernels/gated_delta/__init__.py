@@ -2,8 +2,9 @@
 
     S_t = e^{g_t} (I - beta_t k_t k_t^T) S_{t-1} + beta_t k_t v_t^T ;   o_t = scale * S_t^T q_t
 
-``reference.py`` is the specification (a float32 token loop), ``chunked.py`` the vectorised PyTorch form
-(backend ``"torch"``), ``fla.py`` flash-linear-attention's kernels (backend ``"fla"``, CUDA).
+``reference.py`` is the specification (a float32 token loop, backend ``"reference"``), ``torch_chunked.py`` the
+vectorised PyTorch form (backend ``"torch"``), ``fla.py`` flash-linear-attention's kernels (backend ``"fla"``,
+CUDA); this file declares them to the backend registry (``kernels/backend.py``), which picks one per call.
 """
 
 from __future__ import annotations
@@ -12,10 +13,15 @@ import torch
 
 from hybrid_eval.kernels import backend as _backend
 from hybrid_eval.kernels.checks import check_qkv, check_scale, check_state, check_tensor
-from hybrid_eval.kernels.gated_delta.chunked import gated_delta_chunked
+from hybrid_eval.kernels.gated_delta.fla import gated_delta_fla
 from hybrid_eval.kernels.gated_delta.reference import gated_delta_reference
+from hybrid_eval.kernels.gated_delta.torch_chunked import gated_delta_chunked
 
-__all__ = ["gated_delta", "gated_delta_chunked", "gated_delta_reference"]
+__all__ = ["gated_delta", "gated_delta_chunked", "gated_delta_fla", "gated_delta_reference"]
+
+_backend.registry.implement(
+    "gated_delta", {"reference": gated_delta_reference, "torch": gated_delta_chunked, "fla": gated_delta_fla}
+)
 
 
 def gated_delta(
@@ -47,7 +53,7 @@ def gated_delta(
         scale: output scale, default K ** -0.5.
         initial_state: (B, HV, K, V) float32, or None for zeros.
         output_final_state: return the state after the last token (float32), else None.
-        backend: "auto" | "reference" | "torch" | "fla" (see ``kernels.backend``).
+        backend: "auto" | "reference" | "torch" | "fla", or any registered backend (``kernels.backend``).
 
     Returns:
         o: (B, T, HV, V) in v's dtype; final_state: (B, HV, K, V) float32 or None.
@@ -60,7 +66,5 @@ def gated_delta(
     check_tensor(op, "beta", beta, (B, T, HV), q.device)
     check_state(op, initial_state, (B, HV, K, V), q.device)
     scale = check_scale(op, scale, K)
-    name = _backend.resolve(backend, q, k, v, g, beta, initial_state)
-    grads = (q, k, v, g, beta, initial_state)  # fla's backward is checked when one of these needs a gradient
-    run = _backend.implementation(op, name, gated_delta_reference, gated_delta_chunked, grads)
+    run = _backend.dispatch(op, backend, (q, k, v, g, beta, initial_state))
     return run(q, k, v, g, beta, scale, initial_state, output_final_state)

@@ -1,17 +1,18 @@
-"""Gated delta rule through flash-linear-attention 0.6.0's Triton kernels (CUDA only; imported on first call).
+"""Gated delta rule through flash-linear-attention 0.6.0's Triton kernels (CUDA only; fla imported on first call).
 
 ``fla.ops.gated_delta_rule.chunk_gated_delta_rule`` for training and prefill, and
 ``fused_recurrent_gated_delta_rule`` for short inputs without autograd (decoding; it has no backward), chosen by
-``kernels.backend.run_fla``. Both take our layout ([B, T, H, K] q/k, [B, T, HV, V] v with HV a multiple of H,
-log-space g and beta of [B, T, HV], initial state [B, HV, K, V]) and the same recurrence. On Hopper with Triton
->= 3.4, < 3.7.1 the chunk kernel's backward raises (see ``kernels.backend.fla_backward_ok``).
+``kernels.backends.fla.run_fla``. Both take our layout ([B, T, H, K] q/k, [B, T, HV, V] v with HV a multiple of
+H, log-space g and beta of [B, T, HV], initial state [B, HV, K, V]) and the same recurrence. On Hopper with
+Triton >= 3.4, < 3.7.1 the chunk kernel's backward raises (see ``kernels.backends.fla.fla_backward_ok``); the fla
+backend then pairs this forward with the torch backward.
 """
 
 from __future__ import annotations
 
 import torch
 
-from hybrid_eval.kernels.backend import run_fla
+from hybrid_eval.kernels.backends.fla import run_fla
 
 
 def gated_delta_fla(

@@ -2,8 +2,9 @@
 
     S_t = (I - beta_t k_t k_t^T) Diag(e^{g_t}) S_{t-1} + beta_t k_t v_t^T ;   o_t = scale * S_t^T q_t
 
-``reference.py`` is the specification, ``chunked.py`` the vectorised PyTorch form (backend ``"torch"``),
-``fla.py`` flash-linear-attention's kernels (backend ``"fla"``, CUDA).
+``reference.py`` is the specification (backend ``"reference"``), ``torch_chunked.py`` the vectorised PyTorch form
+(backend ``"torch"``), ``fla.py`` flash-linear-attention's kernels (backend ``"fla"``, CUDA); this file declares
+them to the backend registry (``kernels/backend.py``), which picks one per call.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ import torch
 
 from hybrid_eval.kernels import backend as _backend
 from hybrid_eval.kernels.checks import check_qkv, check_scale, check_state, check_tensor
-from hybrid_eval.kernels.kda.chunked import kda_chunked
+from hybrid_eval.kernels.kda.fla import kda_fla
 from hybrid_eval.kernels.kda.reference import kda_reference
+from hybrid_eval.kernels.kda.torch_chunked import kda_chunked
 
-__all__ = ["kda", "kda_chunked", "kda_reference"]
+__all__ = ["kda", "kda_chunked", "kda_fla", "kda_reference"]
+
+_backend.registry.implement("kda", {"reference": kda_reference, "torch": kda_chunked, "fla": kda_fla})
 
 
 def kda(
@@ -37,7 +41,7 @@ def kda(
         S_t = (I - beta_t k_t k_t^T) Diag(e^{g_t}) S_{t-1} + beta_t k_t v_t^T
         o_t = scale * S_t^T q_t
 
-    DESIGN.md §5's formula; transformers' Kimi Linear (``recurrent_kimi_delta_attention``,
+    docs/design.md §5's formula; transformers' Kimi Linear (``recurrent_kimi_delta_attention``,
     ``chunk_kimi_delta_attention``) and fla's ``naive_recurrent_kda`` compute the same (decay the state's key
     channels, then the delta update, then the read), which the tests check.
 
@@ -49,7 +53,7 @@ def kda(
         scale: default K ** -0.5.
         initial_state: (B, HV, K, V) float32 or None.
         output_final_state: return the final state (float32), else None.
-        backend: "auto" | "reference" | "torch" | "fla".
+        backend: "auto" | "reference" | "torch" | "fla", or any registered backend (``kernels.backend``).
 
     Returns:
         o: (B, T, HV, V) in v's dtype; final_state: (B, HV, K, V) float32 or None.
@@ -62,7 +66,5 @@ def kda(
     check_tensor(op, "beta", beta, (B, T, HV), q.device)
     check_state(op, initial_state, (B, HV, K, V), q.device)
     scale = check_scale(op, scale, K)
-    name = _backend.resolve(backend, q, k, v, g, beta, initial_state)
-    grads = (q, k, v, g, beta, initial_state)  # fla's backward is checked when one of these needs a gradient
-    run = _backend.implementation(op, name, kda_reference, kda_chunked, grads)
+    run = _backend.dispatch(op, backend, (q, k, v, g, beta, initial_state))
     return run(q, k, v, g, beta, scale, initial_state, output_final_state)

@@ -1,8 +1,8 @@
-"""KDA through flash-linear-attention 0.6.0's Triton kernels (CUDA only; imported on first call).
+"""KDA through flash-linear-attention 0.6.0's Triton kernels (CUDA only; fla imported on first call).
 
 ``fla.ops.kda.chunk_kda`` for training and prefill, ``fused_recurrent_kda`` for short inputs without autograd
-(decoding), chosen by ``kernels.backend.run_fla``. Same layout and recurrence as ours: g is the per-channel log
-decay [B, T, HV, K], already computed (we do not use fla's ``use_gate_in_kernel``), q/k not normalised inside
+(decoding), chosen by ``kernels.backends.fla.run_fla``. Same layout and recurrence as ours: g is the per-channel
+log decay [B, T, HV, K], already computed (we do not use fla's ``use_gate_in_kernel``), q/k not normalised inside
 (``use_qk_l2norm_in_kernel`` off: the caller normalises, as Kimi Linear does before the op). fla requires a
 float32 initial state and K <= 256.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from hybrid_eval.kernels.backend import run_fla
+from hybrid_eval.kernels.backends.fla import run_fla
 
 
 def kda_fla(

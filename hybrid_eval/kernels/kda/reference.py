@@ -5,7 +5,7 @@ Per value head, state S in R^{K x V}, per-channel log decay g_t in R^K (Kimi Lin
     S_t = (I - beta_t k_t k_t^T) Diag(e^{g_t}) S_{t-1} + beta_t k_t v_t^T
     o_t = scale * S_t^T q_t
 
-This is DESIGN.md §5's formula, and it is what transformers' Kimi Linear computes
+This is docs/design.md §5's formula, and it is what transformers' Kimi Linear computes
 (``recurrent_kimi_delta_attention`` and ``chunk_kimi_delta_attention`` in ``models/kimi_linear``, and fla's
 ``naive_recurrent_kda``): decay each key channel of the state first, then the delta update reads ``k_t^T S``
 from the decayed state, then the output reads the new state. The tests check this against transformers.

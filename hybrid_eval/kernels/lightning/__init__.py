@@ -2,8 +2,9 @@
 
     S_t = e^{-lambda_h} S_{t-1} + k_t v_t^T ;   o_t = scale * S_t^T q_t
 
-``reference.py`` is the specification, ``chunked.py`` the vectorised PyTorch form (backend ``"torch"``),
-``fla.py`` fla's ``chunk_simple_gla`` (backend ``"fla"``, CUDA).
+``reference.py`` is the specification (backend ``"reference"``), ``torch_chunked.py`` the vectorised PyTorch form
+(backend ``"torch"``), ``fla.py`` fla's ``chunk_simple_gla`` (backend ``"fla"``, CUDA); this file declares them to
+the backend registry (``kernels/backend.py``), which picks one per call.
 """
 
 from __future__ import annotations
@@ -12,10 +13,15 @@ import torch
 
 from hybrid_eval.kernels import backend as _backend
 from hybrid_eval.kernels.checks import check_qkv, check_scale, check_state
-from hybrid_eval.kernels.lightning.chunked import lightning_chunked
+from hybrid_eval.kernels.lightning.fla import lightning_fla
 from hybrid_eval.kernels.lightning.reference import lightning_reference
+from hybrid_eval.kernels.lightning.torch_chunked import lightning_chunked
 
-__all__ = ["lightning", "lightning_chunked", "lightning_reference"]
+__all__ = ["lightning", "lightning_chunked", "lightning_fla", "lightning_reference"]
+
+_backend.registry.implement(
+    "lightning", {"reference": lightning_reference, "torch": lightning_chunked, "fla": lightning_fla}
+)
 
 
 def lightning(
@@ -44,7 +50,7 @@ def lightning(
         scale: default K ** -0.5; MiniMax: 1.0.
         initial_state: (B, H, K, V) float32 or None.
         output_final_state: return the final state (float32), else None.
-        backend: "auto" | "reference" | "torch" | "fla".
+        backend: "auto" | "reference" | "torch" | "fla", or any registered backend (``kernels.backend``).
 
     Returns:
         o: (B, T, H, V) in v's dtype; final_state: (B, H, K, V) float32 or None.
@@ -62,7 +68,5 @@ def lightning(
         raise ValueError(f"{op}: decay must be >= 0 (the state is multiplied by e^-decay); got {decay.tolist()}.")
     check_state(op, initial_state, (B, H, K, V), q.device)
     scale = check_scale(op, scale, K)
-    name = _backend.resolve(backend, q, k, v, initial_state)
-    grads = (q, k, v, initial_state)  # fla's backward is checked when one of these needs a gradient
-    run = _backend.implementation(op, name, lightning_reference, lightning_chunked, grads)
+    run = _backend.dispatch(op, backend, (q, k, v, initial_state))  # decay: a constant, moved to q's device
     return run(q, k, v, decay.to(q.device), scale, initial_state, output_final_state)

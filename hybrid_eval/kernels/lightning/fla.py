@@ -1,10 +1,10 @@
-"""Lightning attention through flash-linear-attention 0.6.0 (CUDA only; imported on first call).
+"""Lightning attention through flash-linear-attention 0.6.0 (CUDA only; fla imported on first call).
 
 MiniMax's recurrence is simple GLA with a constant per-head log decay: ``chunk_simple_gla(q, k, v,
-g_gamma=-lambda, scale=...)`` (DESIGN.md §5; fla's own ``chunk_lightning_attn`` uses a different decay schedule,
-so it is not used). ``fused_recurrent_simple_gla`` serves short inputs without autograd (decoding; ``kernels.backend.run_fla`` chooses). The
-backward passes ``g=None`` to fla's ``chunk_bwd_dqkwg``, so fla's Hopper/Triton refusal (issue #640) does not
-apply here.
+g_gamma=-lambda, scale=...)`` (docs/design.md §5; fla's own ``chunk_lightning_attn`` uses a different decay
+schedule, so it is not used). ``fused_recurrent_simple_gla`` serves short inputs without autograd (decoding;
+``kernels.backends.fla.run_fla`` chooses). The backward passes ``g=None`` to fla's ``chunk_bwd_dqkwg``, so fla's
+Hopper/Triton refusal (issue #640) does not apply here.
 
 A fla 0.6.0 defect, measured on an H200 (Triton 3.6.0, 2026-11-27, reports/kernels/README.md): the chunk kernel
 returns a NaN final state for a head whose decay is exactly 0 at some lengths past one chunk (T = 65, 66, 80,
@@ -20,8 +20,8 @@ import logging
 
 import torch
 
-from hybrid_eval.kernels.backend import RECURRENT_MAX_T, run_fla
-from hybrid_eval.kernels.lightning.chunked import lightning_chunked
+from hybrid_eval.kernels.backends.fla import RECURRENT_MAX_T, run_fla
+from hybrid_eval.kernels.lightning.torch_chunked import lightning_chunked
 
 log = logging.getLogger(__name__)
 

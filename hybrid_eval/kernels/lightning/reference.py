@@ -1,6 +1,6 @@
 """Lightning attention (MiniMax-01), token by token in float32: the specification the other backends follow.
 
-Per head h, state S in R^{K x V}, a constant decay lambda_h >= 0 (MiniMax-01, 2025; DESIGN.md §5):
+Per head h, state S in R^{K x V}, a constant decay lambda_h >= 0 (MiniMax-01, 2025; docs/design.md §5):
 
     S_t = e^{-lambda_h} S_{t-1} + k_t v_t^T
     o_t = scale * S_t^T q_t

@@ -2,8 +2,9 @@
 
     y_t[c] = act( sum_j weight[c, j] x_{t-W+1+j}[c] + bias[c] ),  previous inputs from ``state``
 
-``reference.py`` is the specification (a token loop), ``chunked.py`` one grouped ``conv1d`` (backend
-``"torch"``), ``fla.py`` fla's Triton ``causal_conv1d`` (backend ``"fla"``, CUDA).
+``reference.py`` is the specification (a token loop, backend ``"reference"``), ``torch_chunked.py`` one grouped
+``conv1d`` (backend ``"torch"``), ``fla.py`` fla's Triton ``causal_conv1d`` (backend ``"fla"``, CUDA); this file
+declares them to the backend registry (``kernels/backend.py``), which picks one per call.
 """
 
 from __future__ import annotations
@@ -12,10 +13,15 @@ import torch
 
 from hybrid_eval.kernels import backend as _backend
 from hybrid_eval.kernels.checks import check_tensor
-from hybrid_eval.kernels.short_conv.chunked import short_conv_chunked
+from hybrid_eval.kernels.short_conv.fla import short_conv_fla
 from hybrid_eval.kernels.short_conv.reference import short_conv_reference
+from hybrid_eval.kernels.short_conv.torch_chunked import short_conv_chunked
 
-__all__ = ["short_conv", "short_conv_chunked", "short_conv_reference"]
+__all__ = ["short_conv", "short_conv_chunked", "short_conv_fla", "short_conv_reference"]
+
+_backend.registry.implement(
+    "short_conv", {"reference": short_conv_reference, "torch": short_conv_chunked, "fla": short_conv_fla}
+)
 
 ACTIVATIONS = (None, "silu", "swish")
 
@@ -44,7 +50,7 @@ def short_conv(
         activation: None or "silu" ("swish" is the same).
         state: (B, C, W-1), the previous W-1 inputs, oldest first; None for zeros.
         output_final_state: return the last W-1 inputs (for the next call), else None.
-        backend: "auto" | "reference" | "torch" | "fla".
+        backend: "auto" | "reference" | "torch" | "fla", or any registered backend (``kernels.backend``).
 
     Returns:
         y: (B, T, C) in x's dtype; new_state: (B, C, W-1) in x's dtype, or None.
@@ -65,7 +71,5 @@ def short_conv(
         raise ValueError(f"{op}: activation must be one of None, 'silu', 'swish'; got {activation!r}.")
     if state is not None:
         check_tensor(op, "state", state, (B, C, W - 1), x.device)
-    name = _backend.resolve(backend, x, weight, bias, state)
-    grads = (x, weight, bias, state)  # fla's backward is checked when one of these needs a gradient
-    run = _backend.implementation(op, name, short_conv_reference, short_conv_chunked, grads)
+    run = _backend.dispatch(op, backend, (x, weight, bias, state))
     return run(x, weight, bias, activation, state, output_final_state)

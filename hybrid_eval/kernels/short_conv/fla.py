@@ -1,4 +1,4 @@
-"""Causal depthwise short convolution through flash-linear-attention 0.6.0 (CUDA only; imported on first call).
+"""Causal depthwise short convolution through flash-linear-attention 0.6.0 (CUDA only; fla imported on first call).
 
 fla's ``causal_conv1d`` (``fla.modules.causal_conv1d`` in 0.6.0, ``fla.modules.convolution`` before) keeps a
 state of the last W inputs, [B, C, W], of which its kernels read only the last W-1; ours is those W-1,

@@ -1,4 +1,4 @@
-"""The strict parser for one-line tool calls, `call NAME(arg=value, ...)` (DESIGN §6).
+"""The strict parser for one-line tool calls, `call NAME(arg=value, ...)` (docs/design.md §6).
 
 Grammar (spaces and tabs allowed between tokens, nowhere else a line break):
 

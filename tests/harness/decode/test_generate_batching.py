@@ -4,7 +4,7 @@ Eight prompts of different lengths (1 .. 30 tokens, so batches are left-padded b
 batch of 8 and one at a time give identical tokens. DeepSeek-V3.2 sparse is xfail (not strict): 2 of the 8
 prompts (9 and 12 tokens) differ from their 3rd generated token in a batch of 8 (a batch of 2 with the 9-token one
 agrees, with the same indexer choices at each decode step); unlike the multi-turn case
-(tests/harness/test_multiturn.py) no near-tie was found at the decode steps, so padded prefill rows are a
+(tests/harness/evaluate/test_multiturn.py) no near-tie was found at the decode steps, so padded prefill rows are a
 candidate cause. Not established; hybrid_eval/models/deepseek_v32.py is where it would be fixed.
 """
 import pytest

@@ -5,7 +5,7 @@ replays, slots reused across calls and conversation turns, fallback when capture
 tensor) runs on CPU with a stand-in graph whose replay is the step. On CUDA (`gpu` marker): real graph replays give
 the plain path's tokens, in fp32 against the dynamic cache and in bf16 against the eager static steps.
 
-DeepSeek-V3.2 sparse is xfail (not strict), as in tests/harness/test_generate_batching.py: its indexer's top-k
+DeepSeek-V3.2 sparse is xfail (not strict), as in tests/harness/decode/test_generate_batching.py: its indexer's top-k
 choice flips with ~1e-7 differences between kernel shapes, and the static cache scores L = W + N slots where the
 dynamic cache scores the W + t it holds.
 """
@@ -20,8 +20,9 @@ from hybrid_eval.harness.decode import static_decode as sd
 from hybrid_eval.harness.decode.conversation import Conversation
 from hybrid_eval.harness.errors import ConfigError
 from hybrid_eval.harness.decode.greedy import greedy
-from hybrid_eval.harness.decode.static_cache import StaticMiniMaxCache, StaticProbeCache, static_cache
+from hybrid_eval.harness.decode.static_cache import StaticProbeCache, static_cache
 from hybrid_eval.models import make_cache
+from hybrid_eval.models.minimax import StaticMiniMaxCache
 from tests.harness.evaluate.test_multiturn import CASES_MARKED
 from tests.models.conftest import _one_thread  # noqa: F401  (autouse: one torch thread for these tiny models)
 from tests.models.families import tiny

@@ -10,11 +10,12 @@ import pytest
 import torch
 from omegaconf import OmegaConf, open_dict
 
-from hybrid_eval.harness.train import lr_grid
+from hybrid_eval.harness.train import loop, lr_grid
 from hybrid_eval.harness import run
 from hybrid_eval import models
 from hybrid_eval.harness.errors import ConfigError
 from hybrid_eval.harness.train.loop import encode_examples, make_batch
+from hybrid_eval.harness.train.probe import train_probe
 from hybrid_eval.tasks.data import Suite, load_splits
 from tests.conftest import ROOT, compose_config
 
@@ -55,14 +56,14 @@ def spy_evaluate(monkeypatch) -> list[dict]:
 
 
 def count_training(monkeypatch) -> list[float]:
-    """The learning rate of every training run harness.train.lr_grid starts."""
-    rates, real = [], lr_grid.train
+    """The learning rate of every training run (harness.train.loop.train, which probe.py and lr_grid.py call)."""
+    rates, real = [], loop.train
 
     def counted(model, tokenizer, examples, cfg, **kw):
         rates.append(float(cfg.lr))
         return real(model, tokenizer, examples, cfg, **kw)
 
-    monkeypatch.setattr(lr_grid, "train", counted)
+    monkeypatch.setattr(loop, "train", counted)
     return rates
 
 
@@ -119,7 +120,7 @@ def test_resumed_grid_job_does_not_retrain(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="module")
 def probe_inputs():
-    """(config, tokenizer, train examples) for calling lr_grid.train_probe directly."""
+    """(config, tokenizer, train examples) for calling train_probe directly."""
     cfg = job_config()
     suite = Suite.from_config(cfg.suite)
     data = {t.alias: load_splits(t, {"train": 200, "validation": 20, "test": 20}, seed=cfg.suite.seed, cache_dir=None)
@@ -149,8 +150,8 @@ def grid_with_scores(probe_inputs, tmp_path, grid, scores):
     """train_probe over `grid` with validation scores `scores` (one per rate): (model, summary, validation)."""
     cfg, tokenizer, examples = probe_inputs
     model, _ = models.build(cfg.model, tokenizer, seed=0)
-    return lr_grid.train_probe(model, tokenizer, examples, OmegaConf.merge(cfg.train, {"lr_grid": grid}), seed=0,
-                               device="cpu", ckpt=tmp_path / "checkpoint", validate=fake_validation(scores))
+    return train_probe(model, tokenizer, examples, OmegaConf.merge(cfg.train, {"lr_grid": grid}), seed=0,
+                       device="cpu", ckpt=tmp_path / "checkpoint", validate=fake_validation(scores))
 
 
 def test_selection_follows_the_validation_score_not_the_training_loss(tmp_path, probe_inputs):
@@ -207,15 +208,15 @@ def test_an_interrupted_grid_trains_only_the_rates_it_had_not_finished(tmp_path,
         return {"one_fact_qa": {"score": 0.9, "chance": 0.25, "n": 100}}
 
     with pytest.raises(Killed):
-        lr_grid.train_probe(models.build(cfg.model, tokenizer, seed=0)[0], tokenizer, examples, train_cfg, seed=0,
-                            device="cpu", ckpt=ckpt, validate=validate)
+        train_probe(models.build(cfg.model, tokenizer, seed=0)[0], tokenizer, examples, train_cfg, seed=0,
+                    device="cpu", ckpt=ckpt, validate=validate)
     work = tmp_path / "checkpoint.lr_grid"
     saved = json.loads((work / "runs.json").read_text())
     assert [r["lr"] for r in saved["runs"]] == [GOOD] and (work / f"lr={GOOD!r}" / "config.json").exists()
     assert not ckpt.exists()
     trained = count_training(monkeypatch)
-    model, summary, _ = lr_grid.train_probe(models.build(cfg.model, tokenizer, seed=0)[0], tokenizer, examples, train_cfg,
-                                            seed=0, device="cpu", ckpt=ckpt, validate=fake_validation([0.25]))
+    model, summary, _ = train_probe(models.build(cfg.model, tokenizer, seed=0)[0], tokenizer, examples, train_cfg,
+                                    seed=0, device="cpu", ckpt=ckpt, validate=fake_validation([0.25]))
     assert trained == [BAD]  # 3e-3 was finished and kept; only 1e-7 ran again
     assert summary["lr"] == GOOD and [r["val_accuracy"] for r in summary["lr_grid"]] == [0.9, 0.25]
     assert summary["lr_grid"][0]["final_loss"] == saved["runs"][0]["final_loss"]
@@ -277,8 +278,8 @@ def test_max_seconds_does_not_count_the_first_step(tmp_path, probe_inputs):
 
     handle = model.register_forward_pre_hook(compile_once, with_kwargs=True)
     train_cfg = OmegaConf.merge(cfg.train, {"lr_grid": [GOOD], "max_steps": 4, "log_every": 1, "max_seconds": 0.5})
-    _, summary, _ = lr_grid.train_probe(model, tokenizer, examples, train_cfg, seed=0, device="cpu",
-                                        ckpt=tmp_path / "checkpoint", validate=fake_validation([0.9]))
+    _, summary, _ = train_probe(model, tokenizer, examples, train_cfg, seed=0, device="cpu",
+                                ckpt=tmp_path / "checkpoint", validate=fake_validation([0.9]))
     handle.remove()
     assert summary["first_step_seconds"] >= 1.0 and summary["seconds"] >= 1.0
     assert summary["steps"] > 1  # before the fix it stopped after step 1, the limit spent on compiling
@@ -326,8 +327,8 @@ def test_a_diverging_run_stops_at_the_first_non_finite_loss_and_did_not_train(tm
 
     handle = model.register_forward_hook(poison, with_kwargs=True)
     train_cfg = OmegaConf.merge(cfg.train, {"lr_grid": [GOOD], "max_steps": 10, "log_every": 2})
-    model, summary, _ = lr_grid.train_probe(model, tokenizer, examples, train_cfg, seed=0, device="cpu",
-                                            ckpt=tmp_path / "checkpoint", validate=fake_validation([0.9]))
+    model, summary, _ = train_probe(model, tokenizer, examples, train_cfg, seed=0, device="cpu",
+                                    ckpt=tmp_path / "checkpoint", validate=fake_validation([0.9]))
     handle.remove()
     (only,) = summary["lr_grid"]
     assert summary["diverged_at_step"] == 4 and summary["steps"] == 3 and summary["stopped_at_step"] is None
@@ -348,8 +349,8 @@ def test_a_non_finite_gradient_stops_training_before_it_reaches_the_weights(tmp_
 
     handle = next(p for p in model.parameters() if p.ndim == 2).register_hook(poison)
     train_cfg = OmegaConf.merge(cfg.train, {"lr_grid": [GOOD], "max_steps": 10, "log_every": 1})
-    model, summary, _ = lr_grid.train_probe(model, tokenizer, examples, train_cfg, seed=0, device="cpu",
-                                            ckpt=tmp_path / "checkpoint", validate=fake_validation([0.9]))
+    model, summary, _ = train_probe(model, tokenizer, examples, train_cfg, seed=0, device="cpu",
+                                    ckpt=tmp_path / "checkpoint", validate=fake_validation([0.9]))
     handle.remove()
     (only,) = summary["lr_grid"]
     assert summary["diverged_at_step"] == 3 and summary["steps"] == 2

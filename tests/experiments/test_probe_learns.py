@@ -1,5 +1,6 @@
 """Regression test for the probe-init fix (reports/probe-training.md): a tiny pure Gated DeltaNet probe learns
-easy MQAR within a fixed small budget with the recipe init, and does not with transformers' init."""
+easy MQAR within a fixed small budget with the recipe init (`Qwen3Next.init_probe`), and does not with transformers'
+init. Trained in experiments/mqar_probe.py's bare-token format, which isolates the mixer and its init."""
 import pytest
 import torch
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from hybrid_eval.kernels.gated_delta.chunked import CHUNK, causal_decay, chunk_layout, floored_exp, from_chunks, to_chunks
+from hybrid_eval.kernels.common.chunk import CHUNK, causal_decay, chunk_layout, floored_exp, from_chunks, to_chunks
 
 
 def lightning_chunked(

@@ -1,7 +1,8 @@
 """KDA in chunked, vectorised PyTorch: same recurrence as ``reference.py``, differentiable by autograd.
 
-The chunk form is the gated delta rule's (see ``kernels/gated_delta/chunked.py``) with a decay per key
-channel: with gamma_i = g_1 + ... + g_i in R^K inside a chunk,
+The chunk form is the gated delta rule's (see ``kernels/gated_delta/torch_chunked.py``; the chunk layout and
+the chunk-to-chunk scan are shared, in ``kernels/common/``) with a decay per key channel: with
+gamma_i = g_1 + ... + g_i in R^K inside a chunk,
 
     A[i, j]    = beta_i sum_d k_id k_jd e^{gamma_id - gamma_jd}   (j < i)
     a_qk[i, j] = scale * sum_d q_id k_jd e^{gamma_id - gamma_jd}   (j <= i)
@@ -25,7 +26,16 @@ from __future__ import annotations
 
 import torch
 
-from hybrid_eval.kernels.gated_delta.chunked import CHUNK, EXP_FLOOR, chunk_layout, delta_chunk_scan, delta_rule_step, floored_exp, from_chunks, solve_unit_lower, to_chunks
+from hybrid_eval.kernels.common.chunk import (
+    CHUNK,
+    EXP_FLOOR,
+    chunk_layout,
+    floored_exp,
+    from_chunks,
+    solve_unit_lower,
+    to_chunks,
+)
+from hybrid_eval.kernels.common.delta_rule import delta_chunk_scan, delta_rule_step
 
 SUB_BLOCK = 16
 # A block of tokens whose cumulative gate spans at least -FACTOR_SPAN in every channel can use the factored
