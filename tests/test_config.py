@@ -25,7 +25,8 @@ def test_default_experiment_is_the_quick_sweep():
     cfg = compose_config()
     assert str(cfg.hydra.mode) == "RunMode.MULTIRUN"
     assert cfg.hydra.sweeper.params["model.pattern"] == "F,LLLF,L"
-    assert cfg.model.family == "qwen3_next" and cfg.model.size == "small" and cfg.suite.name == "quick"
+    assert cfg.model.family == "qwen3_next" and cfg.model.size == "small" and cfg.suite.name == "smoke"
+    assert (cfg.train.max_steps, cfg.train.warmup_steps) == (400, 100)
 
 
 def run_cli(*args, cwd):

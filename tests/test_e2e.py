@@ -33,7 +33,7 @@ def test_quick_sweep_writes_every_file_and_resumes(tmp_path):
         assert {"family", "pattern", "size", "params", "layer_types"} <= set(m)
         patterns.add(m["pattern"])
         assert m["family"] == "qwen3_next" and m["size"] == "tiny" and len(m["layer_types"]) == 4
-        assert set(res["tasks"]) == {"one_fact_qa", "mqar", "fact_recall"}
+        assert set(res["tasks"]) == {"one_fact_qa", "niah_single", "fact_recall"}
         for t in res["tasks"].values():
             assert 0 <= t["ci95"][0] <= t["score"] <= t["ci95"][1] <= 1 and t["n"] == 6 and 0 < t["chance"] < 1
         assert set(res["categories"]) == {"short", "long_context", "multi_turn"}
@@ -55,7 +55,7 @@ def test_quick_sweep_writes_every_file_and_resumes(tmp_path):
     for v in gaps["variants"].values():  # untrained probes get no gap (tests/harness checks gaps of trained ones)
         assert v["did_not_train"] is True and "tasks" not in v
     for s in gaps["scores"].values():
-        assert set(s["tasks"]) == {"one_fact_qa", "mqar", "fact_recall"}
+        assert set(s["tasks"]) == {"one_fact_qa", "niah_single", "fact_recall"}
         assert all(0 <= t["score"] <= 1 for t in s["tasks"].values())
     report = (sweep / "report.md").read_text()
     assert "chance" in report and "qwen3_next:LLLF:tiny" in report and "did not train" in report.lower()

@@ -22,6 +22,7 @@ from hybrid_eval.harness import store
 from hybrid_eval.harness.errors import ConfigError
 from hybrid_eval.harness.evaluate import lm_eval_run
 from hybrid_eval.harness.progress import progress
+from hybrid_eval.harness.threads import choose_threads
 from hybrid_eval.harness.train.lr_grid import check_lr_grid
 from hybrid_eval.harness.train.loop import check_train_config, held_out_loss
 from hybrid_eval.harness.train.probe import train_probe
@@ -109,8 +110,7 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
         log.info("results in %s are complete; skipping", job_dir)
         return store.read_json(job_dir / store.RESULTS)
     t_start = time.time()
-    if cfg.get("threads"):
-        torch.set_num_threads(int(cfg.threads))
+    torch.set_num_threads(choose_threads(cfg.get("threads")))  # null: the cores other processes leave free
     device = pick_device(str(cfg.device))
     kernel_backend = set_kernel_backend(cfg, device)
     calls_before = dict(kernels.calls)
@@ -126,7 +126,11 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
     lm_eval_plan = lm_eval_run.plan(cfg.eval, suite)  # eval.lm_eval_tasks checked (registry tasks loaded) before data and training
     # train/validation are generated for pretrained models too: test examples exclude them, so every job shares a test set
     sizes = {"train": cfg.train.n_examples, "validation": cfg.train.n_validation, "test": cfg.eval.n_test}
+    t_data = time.time()
+    log.info("suite %s: generating (or reading from the cache) %d tasks x %s examples", suite.name, len(suite.tasks),
+             " / ".join(f"{n} {split}" for split, n in sizes.items()))
     data = {t.alias: load_splits(t, sizes, seed=cfg.suite.seed, cache_dir=cfg.cache_dir) for t in suite.tasks}
+    log.info("suite %s: data ready in %.0f s", suite.name, time.time() - t_data)
     if pretrained:  # evaluated as is, with its own tokenizer
         model, tokenizer, info = models.load_pretrained(cfg.model)
     else:
@@ -152,12 +156,15 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
         verdict = {}
         if validation is not None:  # scored on the validation split (harness/train/protocol.py)
             flag, reason = did_not_train(train_summary["initial_loss"], train_summary["final_loss"], validation,
-                                         train_summary.get("diverged_at_step"))
+                                         train_summary.get("diverged_at_step"), len(train_summary.get("loss_curve") or []))
             verdict = {"did_not_train": flag, "did_not_train_reason": reason}
         t_eval = time.time()
+        log.info("%s: evaluating %d test examples (%s)", name, sum(len(v["test"]) for v in data.values()),
+                 ", ".join(f"{k} {len(v['test'])}" for k, v in data.items()))
         records = evaluate(model, tokenizer, {t.alias: t for t in suite.tasks}, {k: v["test"] for k, v in data.items()},
                            cfg.eval, progress_factory=progress)
         eval_seconds = time.time() - t_eval
+        log.info("%s: evaluated in %.0f s", name, eval_seconds)
         tasks, categories = summarize(suite, records)
         for alias, n in answer_budgets(tokenizer, {k: v["test"] for k, v in data.items()}, cfg.eval.max_new_tokens).items():
             tasks[alias]["max_new_tokens"] = n  # as generated (harness/evaluate/scoring.py)
@@ -174,6 +181,7 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
             "timings": {"train_s": train_summary["seconds"], "eval_s": round(eval_seconds, 2),
                         "total_s": round(time.time() - t_start, 2)},
             "device": str(device),
+            "threads": torch.get_num_threads(),  # CPU threads (float summation order can depend on it)
             "kernels": {"backend": kernel_backend, "calls": kernel_paths(calls_before)},  # which path ran
             **({"lm_eval": lm_eval_info} if lm_eval_info else {}),
             **verdict,

@@ -6,7 +6,9 @@ accuracy against difficulty (difficulty.py) and the training budgets (budgets.py
 Which job is a variant's baseline: baselines.py; how jobs are named: variants.py; which jobs a sweep
 directory holds and misses: sweep_jobs.py. A job whose results.json says `did_not_train: true` gets no
 gap (nor does any job compared with such a baseline): a probe that never left chance measures the
-optimiser, not the architecture (docs/design.md §7).
+optimiser, not the architecture (docs/design.md §7). Nor does a task the baseline did not learn (its interval not
+above chance and the context guess, learned.py): that gap is withheld under `undecided` with the reason, and a
+category's gap is taken over the tasks the baseline learned.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from hybrid_eval.harness.analysis import stats
 from hybrid_eval.harness.analysis.baselines import find_baseline, is_baseline
 from hybrid_eval.harness.analysis.budgets import budgets, train_summary
 from hybrid_eval.harness.analysis.difficulty import difficulty
+from hybrid_eval.harness.analysis.learned import unlearned_reason
 from hybrid_eval.harness.analysis.minimax import combine_verdicts, minimax_check
 from hybrid_eval.harness.analysis.sweep_jobs import expected_jobs, incomplete_dirs, load_jobs, missing_jobs
 from hybrid_eval.harness.analysis.variants import name_jobs
@@ -36,27 +39,38 @@ def _gap_of_job(job, base, baseline) -> dict:
         return {"baseline": base["name"], "baseline_job": base["dir"], "baseline_did_not_train": True,
                 "note": f"its baseline `{base['name']}` did not train; no gap"}
     b_scores, v_scores = _scores_by_task(base), _scores_by_task(job)
-    tasks, cat_pairs = {}, {}
+    tasks, cat_pairs, cat_tasks = {}, {}, {}
+    unlearned: dict[str, str] = {}  # task -> why the baseline did not learn it (its gap is withheld)
     for t, v_map in v_scores.items():
         b_map = b_scores.get(t, {})
         keys = sorted(set(v_map) & set(b_map))
         if not keys:
             continue
+        cat = job["tasks"][t]["category"]
+        cat_tasks.setdefault(cat, []).append(t)
+        why = unlearned_reason(base["tasks"][t]) if t in base["tasks"] else None
+        if why:
+            unlearned[t] = why
+            continue
         bv, vv = np.array([b_map[k] for k in keys]), np.array([v_map[k] for k in keys])
         gap, lo, hi = stats.paired_gap([bv], [vv])
-        cat = job["tasks"][t]["category"]
         tasks[t] = {"category": cat, "gap": gap, "ci95": [lo, hi], "n": len(keys),
                     "distinguishable": stats.distinguishable(lo, hi)}
         cat_pairs.setdefault(cat, ([], []))
         cat_pairs[cat][0].append(bv)
         cat_pairs[cat][1].append(vv)
+    left_out = {c: [f"{t} {unlearned[t]}" for t in ts if t in unlearned] for c, ts in cat_tasks.items()}
     cats = {}
     for c, (bs, vs) in cat_pairs.items():
         gap, lo, hi = stats.paired_gap(bs, vs)
         cats[c] = {"gap": gap, "ci95": [lo, hi], "n": int(sum(len(b) for b in bs)),
-                   "distinguishable": stats.distinguishable(lo, hi)}
+                   "distinguishable": stats.distinguishable(lo, hi), "left_out": [t for t in cat_tasks[c] if t in unlearned]}
+    who = f"baseline `{base['name']}`"
+    undecided = {"tasks": {t: f"{who} {why}" for t, why in unlearned.items()},
+                 "categories": {c: f"{who} learned none of its tasks: " + "; ".join(left_out[c])
+                                for c in cat_tasks if c not in cats}}
     return {"baseline": base["name"], "baseline_job": base["dir"], "tasks": tasks, "categories": cats,
-            "minimax": minimax_check(cat_pairs)}
+            "undecided": undecided, "minimax": minimax_check(cat_pairs, left_out=left_out)}
 
 
 def _seed_stats(jobs, names, out, baseline) -> dict:

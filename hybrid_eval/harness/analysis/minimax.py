@@ -13,7 +13,8 @@ EFFECT = 0.10    # the gap size the check must be able to see: 10 points
 
 
 def minimax_check(cat_pairs: dict[str, tuple[list, list]], control: str = CONTROL, targets=TARGETS,
-                  small: float = SMALL, effect: float = EFFECT, n_boot: int = stats.N_BOOT, seed: int = 0) -> dict:
+                  small: float = SMALL, effect: float = EFFECT, n_boot: int = stats.N_BOOT, seed: int = 0,
+                  left_out: dict[str, list[str]] | None = None) -> dict:
     """Does the variant lose more on reasoning / multi-turn work than on the control, as MiniMax reported
     for its hybrid attention? `cat_pairs` maps a category to (baseline groups, variant groups), one score
     array per task, aligned example by example (as `stats.paired_gap` takes them).
@@ -30,15 +31,29 @@ def minimax_check(cat_pairs: dict[str, tuple[list, list]], control: str = CONTRO
       n_T >= N and hi_T < `effect` (the data could have seen a 10-point gap and exclude one).
     - "undecided" otherwise, and when the control or every target category is absent.
 
+    Only tasks the baseline learned are judged (learned.py): `cat_pairs` holds those, and `left_out` maps a
+    category to the tasks it left out, each with the reason ("mqar not above its context guess (...)"). A category
+    whose tasks were all left out is not converged: without the control, or without every target, the verdict is
+    "undecided" ("baseline not converged on multi_turn: ..."); "fails" also needs every target the suite has to be
+    judged, so a target the baseline never learned cannot count as "no gap". The reason names what was left out.
+
     Returns {"verdict", "reason", "control": {category, gap, ci95, n, clean}, "targets": {T: {gap, ci95,
     n, significant, powered, diff, diff_ci95}}, "rule": {small, effect, n_powered}}.
     """
     n_powered = stats.n_to_detect(effect)
     rule = {"control": control, "targets": list(targets), "small": small, "effect": effect, "n_powered": n_powered}
+    left_out = {c: ts for c, ts in (left_out or {}).items() if ts and c in (control, *targets)}
+    unconverged = [c for c in (control, *targets) if c in left_out and c not in cat_pairs]
+
+    def not_converged(cats):
+        return "baseline not converged on " + "; ".join(f"{c} ({', '.join(left_out[c])})" for c in cats)
+
     present = [t for t in targets if t in cat_pairs]
     if control not in cat_pairs or not present:
-        return {"verdict": "undecided", "control": None, "targets": {}, "rule": rule,
-                "reason": f"needs a `{control}` category and one of {', '.join(targets)}; have {', '.join(sorted(cat_pairs)) or 'none'}"}
+        reason = (not_converged(unconverged) if (control in unconverged or not present) and unconverged else
+                  f"needs a `{control}` category and one of {', '.join(targets)}; have {', '.join(sorted(cat_pairs)) or 'none'}")
+        return {"verdict": "undecided", "control": None, "targets": {}, "rule": rule, "reason": reason,
+                "left_out": left_out}
 
     def gap(cat):  # the same intervals as the category table (same bootstrap seed)
         b, v = cat_pairs[cat]
@@ -68,6 +83,9 @@ def minimax_check(cat_pairs: dict[str, tuple[list, list]], control: str = CONTRO
         reason = (f"{show(t, v)} exceeds the control's by {fmt(v['diff'])} [{fmt(v['diff_ci95'][0])}, "
                   f"{fmt(v['diff_ci95'][1])}]; {ctrl} is clean")
         verdict = "holds"
+    elif unconverged:  # every judged target may look fine, but a target the baseline never learned is not "no gap"
+        verdict = "undecided"
+        reason = f"{not_converged(unconverged)}; the judged categories cannot decide alone ({ctrl})"
     elif all(v["diff_ci95"][1] < 0 for v in ts.values()):
         verdict = "fails"
         reason = "; ".join(f"{show(t, v)} is below the control's by {fmt(-v['diff'])} "
@@ -90,7 +108,11 @@ def minimax_check(cat_pairs: dict[str, tuple[list, list]], control: str = CONTRO
                 why.append(f"{show(t, v)} is not above the control's (difference {fmt(v['diff'])} "
                            f"[{fmt(v['diff_ci95'][0])}, {fmt(v['diff_ci95'][1])}])")
         reason = "; ".join(why) or ctrl
-    return {"verdict": verdict, "reason": reason, "control": c, "targets": ts, "rule": rule}
+    partly = [c for c in left_out if c in cat_pairs]
+    if partly:
+        reason += ("; judged on the tasks the baseline learned, left out: "
+                   + "; ".join(f"{', '.join(left_out[c])}" for c in partly))
+    return {"verdict": verdict, "reason": reason, "control": c, "targets": ts, "rule": rule, "left_out": left_out}
 
 
 def combine_verdicts(per_seed: dict) -> dict:

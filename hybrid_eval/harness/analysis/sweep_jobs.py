@@ -23,14 +23,31 @@ def _overrides(d: Path) -> list[str] | None:
     return [str(o) for o in OmegaConf.load(path)]
 
 
+def _job_number(d: Path) -> int | None:
+    """The job's number in its sweep (Hydra's `hydra.job.num`, in launch order), or None without .hydra/hydra.yaml."""
+    path = d / ".hydra" / "hydra.yaml"
+    if not path.is_file():
+        return None
+    from omegaconf import OmegaConf
+
+    num = OmegaConf.select(OmegaConf.load(path), "hydra.job.num")
+    return num if isinstance(num, int) else None
+
+
 def load_jobs(sweep_dir) -> list[dict]:
-    """Every complete job under `sweep_dir` (one level down), with its samples, directory and overrides.
+    """Every complete job under `sweep_dir` (one level down), with its samples, directory and overrides, in the
+    sweep's own order (Hydra's job number: `model.pattern=F,LLLF,L` reports F, LLLF, L), then by directory.
 
     A pretrained job's named baseline (`model.baseline_path`, evaluated into `<job>/baseline/`) is loaded too,
     marked `baseline_of` its job; a single run's directory is itself a job, with its baseline below it.
     """
     root = Path(sweep_dir)
-    dirs = [root] if store.is_complete(root) else sorted(d for d in root.iterdir() if d.is_dir())
+
+    def order(d: Path):
+        num = _job_number(d)
+        return (num is None, num or 0, d.name)
+
+    dirs = [root] if store.is_complete(root) else sorted((d for d in root.iterdir() if d.is_dir()), key=order)
     jobs = []
     for d in dirs:
         if not store.is_complete(d):

@@ -406,13 +406,13 @@ def run(p: Plan, model, tokenizer, cfg, suite, job_dir, data: dict, records: lis
             lm_score = res["results"][name].get(f"{metric},{filt}")
             if lm_score is not None and not math.isclose(est, float(lm_score), rel_tol=1e-9, abs_tol=1e-12):
                 log.warning("lm-eval %s: the mean of per-doc %s is %s but lm-eval reports %s", name, metric, est, lm_score)
-            if exported:
+            if exported:  # the suite task's levels: a gap against a baseline below them is withheld (analysis/learned.py)
                 st = suite.task(manifest["tasks"][name]["alias"])
-                knobs, chance = st.knob_dict(), st.chance()
+                knobs, chance, guess = st.knob_dict(), st.chance(), st.context_guess()
             else:
-                knobs, chance = {}, _chance(task, rows, metric)
+                knobs, chance, guess = {}, _chance(task, rows, metric), None
             tasks[key] = {"task": key, "category": CATEGORY, "score": est, "ci95": [lo, hi], "n": len(scores),
-                          "chance": chance, "knobs": knobs, "metric": f"{metric},{filt}", "lm_eval_task": name,
+                          "chance": chance, "context_guess": guess, "knobs": knobs, "metric": f"{metric},{filt}", "lm_eval_task": name,
                           "lm_eval_score": _plain(lm_score)}
             records.extend(recs)
             group_scores.append(scores)

@@ -127,14 +127,24 @@ def _gaps(sweep_dir, gaps, figs) -> list[str]:
         if "categories" not in v:
             lines += [f"### `{name}`", "", f"No gap: {v.get('note', 'no baseline')}.", ""]
             continue
+        undecided = v.get("undecided") or {"tasks": {}, "categories": {}}
         lines += [f"### `{name}`", "", f"Against `{v['baseline']}` (directory `{v['baseline_job']}`).", "",
                   "| category | gap | 95% interval | n | distinguishable from 0 |", "|---|---|---|---|---|"]
         for c, g in v["categories"].items():
-            lines.append(f"| {c} | {_sgn(g['gap'])} | [{_sgn(g['ci95'][0])}, {_sgn(g['ci95'][1])}] | {g.get('n', '')} | "
+            star = f" (without {', '.join(g['left_out'])})" if g.get("left_out") else ""
+            lines.append(f"| {c}{star} | {_sgn(g['gap'])} | [{_sgn(g['ci95'][0])}, {_sgn(g['ci95'][1])}] | {g.get('n', '')} | "
                          f"{'yes' if g['distinguishable'] else 'no'} |")
+        lines += [f"| {c} | undecided | | | {why} |" for c, why in undecided["categories"].items()]
         lines += ["", "| task | category | gap | 95% interval | n |", "|---|---|---|---|---|"]
         for t, g in v["tasks"].items():
             lines.append(f"| {t} | {g['category']} | {_sgn(g['gap'])} | [{_sgn(g['ci95'][0])}, {_sgn(g['ci95'][1])}] | {g['n']} |")
+        category = {t: s["category"] for s in gaps["scores"].values() for t, s in s["tasks"].items()}
+        lines += [f"| {t} | {category.get(t, '')} | undecided | | {why} |" for t, why in undecided["tasks"].items()]
+        if undecided["tasks"]:
+            lines += ["", "Undecided: no gap is reported where the baseline did not learn the task (its 95% interval "
+                      "is not above chance and the context guess): against a baseline on the plateau a gap measures "
+                      "which variant left it first, not what the mixer can do. Categories are judged on the tasks the "
+                      "baseline learned."]
         lines.append("")
     return lines
 
@@ -339,7 +349,10 @@ def _training(sweep_dir, gaps, figs) -> list[str]:
               "",
               "A job whose results say `did_not_train` (training decides: its loss did not fall measurably, or its "
               "validation accuracy never cleared chance) gets no gap: its gaps would measure the optimiser, not the "
-              "architecture.", ""]
+              "architecture.", "",
+              "Train s is wall-clock time on whatever the machine was doing meanwhile (other jobs, other users; "
+              "`threads` in each results.json): it compares mixers only between jobs that ran alone on the same "
+              "hardware with the same threads, and the kernel benchmarks (benchmarks/) are the place for speed.", ""]
     lines += _grid(gaps)
     if "training/curves" in figs:
         lines += [_img(sweep_dir, figs["training/curves"], "training curves"), "",

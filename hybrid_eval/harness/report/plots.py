@@ -84,12 +84,14 @@ def difficulty(gaps: dict, out_dir) -> dict[str, Path]:
 
 def gap_heatmap(gaps: dict, out_dir) -> dict[str, Path]:
     """Rows: categories; columns: every compared job; cell: gap in points (baseline − variant, red = the
-    variant is worse) with its 95% paired interval; a job that did not train is a grey column."""
+    variant is worse) with its 95% paired interval, over the tasks the baseline learned (a * marks a category with
+    some tasks left out); grey: no gap (the job did not train, or the baseline learned none of the category's tasks)."""
     variants = gaps.get("variants") or {}
     if not variants:
         return {}
     names = list(variants)
-    cats = sorted({c for v in variants.values() for c in (v.get("categories") or {})})
+    cats = sorted({c for v in variants.values()
+                   for c in [*(v.get("categories") or {}), *((v.get("undecided") or {}).get("categories") or {})]})
     if not cats:
         cats = sorted({t["category"] for s in gaps["scores"].values() for t in s["tasks"].values()})
     vals = [[(variants[n].get("categories") or {}).get(c) for n in names] for c in cats]
@@ -104,16 +106,20 @@ def gap_heatmap(gaps: dict, out_dir) -> dict[str, Path]:
         for j, g in enumerate(row):
             v = variants[names[j]]
             if g:
-                text = f"{100 * g['gap']:+.1f}\n[{100 * g['ci95'][0]:+.1f}, {100 * g['ci95'][1]:+.1f}]"
+                star = "*" if g.get("left_out") else ""
+                text = f"{100 * g['gap']:+.1f}{star}\n[{100 * g['ci95'][0]:+.1f}, {100 * g['ci95'][1]:+.1f}]"
                 dark = abs(100 * g["gap"]) > 0.6 * vmax
                 ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white" if dark else "black",
                         fontweight="bold" if g.get("distinguishable") else "normal")
             else:
-                ax.text(j, i, "did not\ntrain" if v.get("did_not_train") else "no\nbaseline", ha="center",
-                        va="center", fontsize=8, color="#555555")
+                undecided = cats[i] in ((v.get("undecided") or {}).get("categories") or {})
+                label = "did not\ntrain" if v.get("did_not_train") else "baseline\nnot learned" if undecided else "no\nbaseline"
+                ax.text(j, i, label, ha="center", va="center", fontsize=8, color="#555555")
     ax.set_xticks(range(len(names)), names, rotation=25, ha="right", fontsize=8)
     ax.set_yticks(range(len(cats)), cats)
-    ax.set_title(f"gap to {gaps.get('baseline', 'F')} by category (points; bold: interval excludes 0)", fontsize=9)
+    starred = any(g and g.get("left_out") for row in vals for g in row)
+    ax.set_title(f"gap to {gaps.get('baseline', 'F')} by category (points; bold: interval excludes 0"
+                 + ("; *: over the tasks the baseline learned" if starred else "") + ")", fontsize=9)
     fig.colorbar(im, ax=ax, label="gap (points)", shrink=0.8)
     return {"gaps/heatmap": _save(fig, Path(out_dir) / "gap_heatmap.png")}
 

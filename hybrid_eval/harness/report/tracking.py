@@ -72,19 +72,24 @@ def task_rows(results: dict) -> list[list]:
              v["score"], *v["ci95"], v["n"], v["chance"]] for t, v in results["tasks"].items()]
 
 
-GAP_COLUMNS = ["job", "variant", "seed", "category", "gap", "ci_lo", "ci_hi", "n", "distinguishable", "did_not_train"]
+GAP_COLUMNS = ["job", "variant", "seed", "category", "gap", "ci_lo", "ci_hi", "n", "distinguishable", "did_not_train",
+               "undecided"]
 
 
 def gap_rows(gaps: dict) -> list[list]:
-    """One row per (job, category); a job that did not train has one row per category with no gap."""
+    """One row per (job, category); a job that did not train has one row per category with no gap, and so has a
+    category whose tasks the baseline did not learn (`undecided` says why)."""
     rows = []
     cats = sorted({t["category"] for s in gaps["scores"].values() for t in s["tasks"].values()})
     for name, v in gaps["variants"].items():
         if v.get("did_not_train"):
-            rows += [[name, v["variant"], v["seed"], c, None, None, None, None, None, True] for c in cats]
+            rows += [[name, v["variant"], v["seed"], c, None, None, None, None, None, True, None] for c in cats]
             continue
         for c, g in (v.get("categories") or {}).items():
-            rows.append([name, v["variant"], v["seed"], c, g["gap"], *g["ci95"], g.get("n"), g["distinguishable"], False])
+            rows.append([name, v["variant"], v["seed"], c, g["gap"], *g["ci95"], g.get("n"), g["distinguishable"], False,
+                         None])
+        for c, why in ((v.get("undecided") or {}).get("categories") or {}).items():
+            rows.append([name, v["variant"], v["seed"], c, None, None, None, None, None, False, why])
     return rows
 
 

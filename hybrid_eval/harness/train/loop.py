@@ -82,6 +82,14 @@ def check_train_config(train_cfg) -> tuple[float | None, int | None]:
     """(train.max_seconds, train.val_every) as given (None: no limit / validation at the end only); anything but
     null or a positive number (an integer for val_every) is a ConfigError with one line."""
     limit, every = train_cfg.get("max_seconds"), train_cfg.get("val_every")
+    steps, warmup, log_every = (train_cfg.get(k) for k in ("max_steps", "warmup_steps", "log_every"))
+    if all(isinstance(x, int) and x > 0 for x in (steps, warmup)) and warmup >= steps:
+        logger.warning("train.warmup_steps=%d >= train.max_steps=%d: the learning rate never reaches train.lr (the "
+                       "warmup is cut off by the end of the run)", warmup, steps)
+    if all(isinstance(x, int) and x > 0 for x in (steps, log_every)) and steps <= log_every:
+        logger.warning("train.max_steps=%d <= train.log_every=%d gives one logged loss point: no loss curve, and the "
+                       "did-not-train check rests on validation alone (set train.log_every <= %d)",
+                       steps, log_every, max(1, steps // 2))
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0):
         raise ConfigError(f"train.max_seconds={limit!r}; accepted: null (no limit) or a number of seconds > 0")
     if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
@@ -90,18 +98,22 @@ def check_train_config(train_cfg) -> tuple[float | None, int | None]:
     return limit, every
 
 
-def _log_point(curve, window, step, first_loss, opt, tokens, t0, log, echo: str | None = None):
-    """Appends [step, mean loss of `window`] to `curve` (and to the tracker, with tokens/s since `t0`, the start
-    shifted by the time spent validating); with `echo` (a run's name, when no progress bar shows: a batch job's log
-    file, CI) also one log line. Returns the run's first logged loss."""
+def _log_point(curve, window, step, first_loss, opt, tokens, clock, since, log, echo: str | None = None):
+    """Appends [step, mean loss of `window`] to `curve` (and to the tracker, with the rate since the last point);
+    with `echo` (a run's name, when no progress bar shows: a batch job's log file, CI) also one log line. `clock` is
+    the training time so far (validation left out); `since` holds the previous point's (step, clock, tokens) and is
+    moved to this one, so the rates are the current speed, not an average since the start (which lags behind a
+    machine whose load changes). Returns the run's first logged loss."""
     mean = sum(window) / len(window)
     curve.append([step, mean])
-    seconds = max(time.time() - t0, 1e-9)
+    span = max(clock - since["clock"], 1e-9)
+    steps_per_s, tokens_per_s = (step - since["step"]) / span, (tokens - since["tokens"]) / span
+    since.update(step=step, clock=clock, tokens=tokens)
     if log is not None:
-        log({"train/loss": mean, "train/lr": opt.param_groups[0]["lr"], "train/tokens_per_s": tokens / seconds}, step=step)
+        log({"train/loss": mean, "train/lr": opt.param_groups[0]["lr"], "train/tokens_per_s": tokens_per_s}, step=step)
     if echo is not None:
         logger.info("%s step %d: loss %.4f, lr %.3g, %.1f steps/s, %.0f tokens/s, %.0f s", echo, step, mean,
-                    opt.param_groups[0]["lr"], step / seconds, tokens / seconds, seconds)
+                    opt.param_groups[0]["lr"], steps_per_s, tokens_per_s, clock)
     return mean if first_loss is None else first_loss
 
 
@@ -149,6 +161,7 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
     opt = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.95))
     curve, window = [], []
     tokens, t0 = 0, time.time()
+    since = {"step": 0, "clock": 0.0, "tokens": 0}  # the last logged point, for the current rates
     first_loss, stopped, diverged, val_curve, val_seconds, first_step = None, None, None, [], 0.0, 0.0
     for step in range(cfg.max_steps):
         # a job time limit ended it; the first step is not counted: on GPUs it compiles and autotunes the kernels
@@ -179,7 +192,8 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
         tokens += int(mask.sum())
         window.append(value)
         if len(window) == cfg.log_every or step == cfg.max_steps - 1:
-            first_loss = _log_point(curve, window, step + 1, first_loss, opt, tokens, t0 + val_seconds, log, echo)
+            first_loss = _log_point(curve, window, step + 1, first_loss, opt, tokens, time.time() - t0 - val_seconds,
+                                    since, log, echo)
             window = []
         if validate is not None and val_every and (step + 1) % val_every == 0 and step + 1 < cfg.max_steps:
             t_val = time.time()
@@ -196,7 +210,8 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
             progress.set_postfix(loss=f"{value:.3f}")
     ran = stopped if stopped is not None else (diverged - 1 if diverged is not None else cfg.max_steps)
     if ran < cfg.max_steps and window:  # the steps since the last logged point
-        first_loss = _log_point(curve, window, ran, first_loss, opt, tokens, t0 + val_seconds, log, echo)
+        first_loss = _log_point(curve, window, ran, first_loss, opt, tokens, time.time() - t0 - val_seconds, since, log,
+                                echo)
     seconds = time.time() - t0 - val_seconds
     prefetch.shutdown(cancel_futures=True)
     model.eval()

@@ -127,7 +127,7 @@ def train_grid(model, tokenizer, train_examples, cfg, grid, *, seed, device, ckp
             bar.close()
         validation = validate(model)
         flag, reason = did_not_train(summary["initial_loss"], summary["final_loss"], validation,
-                                     summary.get("diverged_at_step"))
+                                     summary.get("diverged_at_step"), len(summary.get("loss_curve") or []))
         record = add_validation(record_convergence(summary), validation) | {
             "did_not_train": flag, "did_not_train_reason": reason, "validation": validation}
         previous = _best(done, grid)

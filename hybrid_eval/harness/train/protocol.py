@@ -28,12 +28,15 @@ def clears_chance(score: float, chance: float, n: int) -> bool:
 
 
 def did_not_train(initial_loss: float | None, final_loss: float | None, validation: dict[str, dict],
-                  diverged_at_step: int | None = None) -> tuple[bool, str]:
+                  diverged_at_step: int | None = None, points: int | None = None) -> tuple[bool, str]:
     """(flag, reason). `validation` maps a task alias to {"score", "chance", "n"} on the validation split; a run whose
-    loss or gradient stopped being finite (harness/train/loop.py) did not train, whatever it had learned before."""
+    loss or gradient stopped being finite (harness/train/loop.py) did not train, whatever it had learned before.
+    `points` is the number of logged loss points: with one (a run shorter than `train.log_every`) the first and
+    last loss are the same number, so the loss criterion cannot be measured and validation alone decides."""
     if diverged_at_step is not None:
         return True, f"diverged: the loss or its gradient was not finite at step {diverged_at_step}"
-    if initial_loss is not None and final_loss is not None and final_loss > (1 - LOSS_DROP) * initial_loss:
+    measured = points is None or points > 1
+    if measured and initial_loss is not None and final_loss is not None and final_loss > (1 - LOSS_DROP) * initial_loss:
         return True, f"loss {initial_loss:.3f} -> {final_loss:.3f} fell less than {LOSS_DROP:.0%}"
     cleared = [t for t, v in validation.items() if clears_chance(v["score"], v["chance"], v["n"])]
     if validation and not cleared:

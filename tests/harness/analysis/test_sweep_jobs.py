@@ -66,3 +66,13 @@ def test_missing_jobs_are_named_by_their_swept_overrides(tmp_path):
     expected = sweep_jobs.expand(["model.pattern=F,L", "seed=0,1"])
     assert sweep_jobs.missing_jobs(expected, jobs) == ["model.pattern=F seed=1", "model.pattern=L seed=0"]
     assert sweep_jobs.missing_jobs(None, jobs) == []
+
+
+def test_jobs_come_in_the_sweeps_own_order(tmp_path):
+    """model.pattern=F,LLLF,L: the report's columns follow the sweep (Hydra's job numbers), not the alphabet."""
+    for num, pattern in enumerate(("F", "LLLF", "L")):
+        d = write_job(tmp_path, pattern, 0, {"t": task("t", "short", [1.0, 0.0])})
+        (d / ".hydra" / "hydra.yaml").write_text(f"hydra:\n  job:\n    num: {num}\n")
+    assert [j["model"]["pattern"] for j in sweep_jobs.load_jobs(tmp_path)] == ["F", "LLLF", "L"]
+    (tmp_path / "model.pattern=F,seed=0" / ".hydra" / "hydra.yaml").unlink()  # unknown numbers go last, by name
+    assert [j["model"]["pattern"] for j in sweep_jobs.load_jobs(tmp_path)] == ["LLLF", "L", "F"]

@@ -2,11 +2,12 @@
 job's in-memory model land in results.json / samples.jsonl, equal the harness's own on the same examples, and
 enter the gap tables like harness tasks; bad entries stop the job before training with one line and exit 2.
 
-Jobs: tiny qwen3_next probes trained 200 steps (one thread, seed 1) on a two-task suite (one_fact_qa with one
-fact, fact_recall with two) so that answers differ between examples and some are right: F answers 25% of
-one_fact_qa right, LLLF 100%, L 42% with transformers 5.25 (8% with 5.24: the tiny runs amplify summation-order
-differences between versions), and all of them trained (their validation accuracy clears chance). Seed 0 left L
-at chance with transformers 5.25.
+Jobs: tiny qwen3_next probes trained 300 steps (one thread) on a two-task suite (one_fact_qa with one fact,
+fact_recall with two) so that answers differ between examples and some are right: F answers 83% of one_fact_qa
+right, LLLF 50%, L 17% (transformers 5.25), and all of them trained (their validation accuracy clears chance). F must
+have learned one_fact_qa beyond its interval, or no gap is reported against it (analysis/learned.py); at 200 steps
+F's 12 answers left chance inside the interval (seed 1) or L did not train (seed 0): the tiny runs amplify
+summation-order differences between transformers versions.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from hybrid_eval.harness.analysis import gaps
+from hybrid_eval.harness.analysis.learned import unlearned_reason
 from hybrid_eval.harness.report import markdown as report
 from hybrid_eval.harness.errors import ConfigError
 from hybrid_eval.harness.evaluate.lm_eval_run import CATEGORY, EXPORT_DIR, plan
@@ -32,7 +34,7 @@ from tests.conftest import CONF, ROOT
 lm_eval = pytest.importorskip("lm_eval")
 
 SUITE = ["suite.name=lmq", "suite.tasks=[{name:one_fact_qa,knobs:{n_facts:1}},{name:fact_recall,knobs:{n_facts:2,n_questions:2}}]"]
-FAST = ["~experiment", "logger=none", "device=cpu", "threads=1", "seed=1", "model.size=tiny", "train.max_steps=200",
+FAST = ["~experiment", "logger=none", "device=cpu", "threads=1", "model.size=tiny", "train.max_steps=300",
         "train.batch_size=16", "train.lr=5e-3", "train.warmup_steps=10", "train.n_examples=200", "train.n_validation=16",
         "eval.n_test=12", *SUITE]
 ENTRIES = "eval.lm_eval_tasks=[harness:one_fact_qa,harness:fact_recall,kite_color]"
@@ -138,12 +140,17 @@ def test_gaps_and_report_include_lm_eval_tasks(sweep):
         assert v["tasks"][ONE]["gap"] == pytest.approx(expected, abs=1e-12) and v["tasks"][ONE]["n"] == 12
         assert v["tasks"][ONE]["gap"] == pytest.approx(v["tasks"]["one_fact_qa"]["gap"], abs=1e-12)
         assert v["tasks"][ONE]["ci95"] == v["tasks"]["one_fact_qa"]["ci95"]  # same pairs, same bootstrap
-        assert v["categories"][CATEGORY]["n"] == 12 + 12 + 4 and set(v["tasks"]) >= {ONE, RECALL}
+        # lm-eval tasks are judged like harness tasks: a gap where F learned the task, else withheld with the reason
+        judged = [t for t in (ONE, RECALL, "lm_eval/kite_color") if unlearned_reason(f_res["tasks"][t]) is None]
+        assert ONE in judged and v["categories"][CATEGORY]["n"] == sum({ONE: 12, RECALL: 12}.get(t, 4) for t in judged)
+        for t in (RECALL, "lm_eval/kite_color"):
+            assert (t in v["tasks"]) == (t in judged) and (t in v["undecided"]["tasks"]) == (t not in judged)
         kite_f, kite_v = by_id(f_samples, "lm_eval/kite_color"), by_id(samples, "lm_eval/kite_color")
-        assert v["tasks"]["lm_eval/kite_color"]["n"] == 4  # paired by lm-eval's doc id and doc hash
-        assert v["tasks"]["lm_eval/kite_color"]["gap"] == pytest.approx(
-            sum(kite_f[i]["score"] - kite_v[i]["score"] for i in kite_f) / 4, abs=1e-12)
-        assert v["minimax"]["control"]["n"] == 12  # the control is one_fact_qa alone: exports are not counted twice
+        assert sorted(kite_f) == sorted(kite_v) and len(kite_f) == 4  # paired by lm-eval's doc id and doc hash
+        if "lm_eval/kite_color" in judged:
+            assert v["tasks"]["lm_eval/kite_color"]["gap"] == pytest.approx(
+                sum(kite_f[i]["score"] - kite_v[i]["score"] for i in kite_f) / 4, abs=1e-12)
+        assert v["categories"]["short"]["n"] == 12  # the control is one_fact_qa alone: exports are not counted twice
     assert g["scores"]["qwen3_next:F:tiny"]["tasks"][ONE]["score"] == f_res["tasks"][ONE]["score"]
     text = report.render(sweep.root, g)
     for pattern in ("LLLF", "L"):

@@ -75,3 +75,12 @@ def test_recorded_convergence_is_what_every_reader_sees():
     # a recorded verdict wins over recomputing (one rule, decided once, at training time)
     assert protocol.convergence({"loss_curve": falling, "convergence": {"improving": False, "slope": 0.0}})["improving"] is False
     assert protocol.convergence(None)["improving"] is None
+
+
+def test_one_logged_point_leaves_the_loss_criterion_unmeasured():
+    """A run shorter than train.log_every logs one point: its first and last loss are the same number."""
+    val = {"t": {"score": 0.9, "chance": 0.1, "n": 100}}
+    assert protocol.did_not_train(5.118, 5.118, val, points=1) == (False, "validation above chance on t")
+    assert protocol.did_not_train(5.118, 5.118, val, points=2)[0]  # two points that did not fall: did not train
+    assert protocol.did_not_train(5.118, 5.118, {"t": {"score": 0.1, "chance": 0.1, "n": 100}}, points=1) == (
+        True, "validation accuracy at chance on every task")
