@@ -157,6 +157,16 @@ def gpu_time(fn: Callable[[], None], repeats: int) -> float:
     return sorted(times)[len(times) // 2]
 
 
+def _gated_delta_torch_backward(*a):
+    from hybrid_eval.kernels.backends import fla as fla_backend
+
+    previous, fla_backend.GATED_DELTA_ROUTE = fla_backend.GATED_DELTA_ROUTE, None  # read when the call is dispatched
+    try:
+        return kernels.gated_delta(*a[:5], initial_state=a[5], backend="fla")
+    finally:
+        fla_backend.GATED_DELTA_ROUTE = previous
+
+
 def gpu_cases(B, T, H, D, dtype):
     """(name, backend, fn, inputs) for every op x backend and SDPA, inputs on CUDA in ``dtype``."""
     dev = "cuda"
@@ -178,6 +188,9 @@ def gpu_cases(B, T, H, D, dtype):
             ("short_conv", backend, lambda *a, b=backend: kernels.short_conv(*a, activation="silu", backend=b),
              [x, w]),
         ]
+    # the gated delta rule's other route where fla refuses its backward (Hopper, Triton 3.4-3.7.0): fla's forward and
+    # the torch backward, recomputed (the default there is fla's KDA kernels, "fla:kda"; kernels/backends/fla.py)
+    cases.append(("gated_delta", "fla+torch_bwd", _gated_delta_torch_backward, [q, k, v, g, beta, s0]))
     cases += fla_direct_cases(q, k, v, g, gk, beta, s0, decay, x, w)
     qh, kh, vh = (t.transpose(1, 2) for t in (q, k, v))
     cases.append(("sdpa_causal", "torch", lambda *a: (F.scaled_dot_product_attention(*a, is_causal=True), None),

@@ -32,10 +32,13 @@ def _python(code: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=cwd, env=_env(), timeout=600)
 
 
+PLUGIN = "hydra_plugins"  # Hydra's plugin namespace (no __init__.py of ours): holds only hybrid_eval_launcher
+
+
 def test_the_distribution_installs_only_hybrid_eval_at_the_top_level():
     dist = importlib.metadata.distribution("hybrid-eval")
     top = set((dist.read_text("top_level.txt") or "").split())
-    assert top == {"hybrid_eval"}, top
+    assert top <= {"hybrid_eval", PLUGIN} and "hybrid_eval" in top, top
 
 
 @pytest.mark.parametrize("where", ["repository root", "elsewhere"])
@@ -145,7 +148,9 @@ def test_a_wheel_holds_only_hybrid_eval_and_carries_the_configs(tmp_path):
     assert build.returncode == 0, build.stderr[-2000:]
     (wheel,) = (tmp_path / "dist").glob("hybrid_eval-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert {n.split("/")[0] for n in names} == {"hybrid_eval", f"hybrid_eval-{importlib.metadata.version('hybrid-eval')}.dist-info"}
+    assert {n.split("/")[0] for n in names} == {"hybrid_eval", PLUGIN,
+                                               f"hybrid_eval-{importlib.metadata.version('hybrid-eval')}.dist-info"}
+    assert {n for n in names if n.startswith(PLUGIN)} == {f"{PLUGIN}/hybrid_eval_launcher/__init__.py"}  # namespace kept
     target = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(target)
     code = "from hybrid_eval import config_dir; print(config_dir())"
@@ -156,6 +161,10 @@ def test_a_wheel_holds_only_hybrid_eval_and_carries_the_configs(tmp_path):
     assert conf == target / "hybrid_eval" / "conf"
     assert {p.stem for p in (conf / "model").glob("*.yaml")} >= {"qwen3_next", "kimi_linear", "minimax", "deepseek_v32"}
     assert (conf / "experiment" / "quick.yaml").is_file()
+    code = "from hydra_plugins.hybrid_eval_launcher import PackLauncher; print(PackLauncher.__mro__[1].__module__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                         env={"PYTHONPATH": str(target), "PATH": os.environ["PATH"]})
+    assert out.stdout.strip() == "hybrid_eval.harness.launch.pack", out.stderr[-2000:]
 
 
 @pytest.mark.parametrize("script,args,code,says", [

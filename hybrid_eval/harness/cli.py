@@ -27,14 +27,31 @@ def _quiet_libraries() -> None:
     logging.getLogger("datasets").setLevel(logging.ERROR)
 
 
-@hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")
-def main(cfg: DictConfig) -> None:
+def job(cfg: DictConfig) -> None:
+    """One job of a run or sweep (the task function: a plain module-level function, so launchers that start jobs in
+    other processes, such as hydra/launcher=pack, can pickle it by name)."""
     _quiet_libraries()
     from hybrid_eval.harness.errors import user_errors
     from hybrid_eval.harness.run import run_job
 
     with user_errors():
         run_job(cfg, Path(HydraConfig.get().runtime.output_dir))
+
+
+def _register_launchers() -> None:
+    """Hydra finds plugins by walking the `hydra_plugins` namespace on disk, which an editable install does not
+    expose; so the pack launcher (installed as hydra_plugins.hybrid_eval_launcher) is registered by name here."""
+    from hydra.core.plugins import Plugins
+
+    try:
+        from hydra_plugins.hybrid_eval_launcher import PackLauncher
+    except ImportError:  # a source checkout on PYTHONPATH, not installed: every launcher but pack still works
+        return
+    Plugins.instance().register(PackLauncher)
+
+
+_register_launchers()
+main = hydra.main(config_path=str(config_dir()), config_name="config", version_base="1.3")(job)
 
 
 if __name__ == "__main__":

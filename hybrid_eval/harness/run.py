@@ -104,6 +104,19 @@ def _validate(suite: Suite, tokenizer, val_data: dict[str, list[dict]], eval_cfg
     return tasks
 
 
+def suite_data(cfg, suite: Suite | None = None) -> dict[str, dict[str, list]]:
+    """Every task's train / validation / test examples for the job `cfg`, generated or read from the cache (shared
+    by every job with the same suite, sizes and data seed: `hydra/launcher=pack` fills it once before its jobs)."""
+    suite = suite if suite is not None else Suite.from_config(cfg.suite)
+    sizes = {"train": cfg.train.n_examples, "validation": cfg.train.n_validation, "test": cfg.eval.n_test}
+    t_data = time.time()
+    log.info("suite %s: generating (or reading from the cache) %d tasks x %s examples", suite.name, len(suite.tasks),
+             " / ".join(f"{n} {split}" for split, n in sizes.items()))
+    data = {t.alias: load_splits(t, sizes, seed=cfg.suite.seed, cache_dir=cfg.cache_dir) for t in suite.tasks}
+    log.info("suite %s: data ready in %.0f s", suite.name, time.time() - t_data)
+    return data
+
+
 def run_job(cfg: DictConfig, job_dir: Path) -> dict:
     job_dir = Path(job_dir)
     if store.is_complete(job_dir):
@@ -125,12 +138,7 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
     suite = Suite.from_config(cfg.suite)
     lm_eval_plan = lm_eval_run.plan(cfg.eval, suite)  # eval.lm_eval_tasks checked (registry tasks loaded) before data and training
     # train/validation are generated for pretrained models too: test examples exclude them, so every job shares a test set
-    sizes = {"train": cfg.train.n_examples, "validation": cfg.train.n_validation, "test": cfg.eval.n_test}
-    t_data = time.time()
-    log.info("suite %s: generating (or reading from the cache) %d tasks x %s examples", suite.name, len(suite.tasks),
-             " / ".join(f"{n} {split}" for split, n in sizes.items()))
-    data = {t.alias: load_splits(t, sizes, seed=cfg.suite.seed, cache_dir=cfg.cache_dir) for t in suite.tasks}
-    log.info("suite %s: data ready in %.0f s", suite.name, time.time() - t_data)
+    data = suite_data(cfg, suite)
     if pretrained:  # evaluated as is, with its own tokenizer
         model, tokenizer, info = models.load_pretrained(cfg.model)
     else:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 RESULTS = "results.json"
 SAMPLES = "samples.jsonl"
+FAILURE = "failure.txt"  # why a job ended without results (written by hydra/launcher=pack)
 BASELINE_DIR = "baseline"  # a pretrained job's subfolder holding model.baseline_path's results
 REQUIRED_KEYS = ("model", "tasks", "categories", "train")
 

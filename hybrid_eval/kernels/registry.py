@@ -6,7 +6,9 @@ dispatch takes the first backend, in a stated order, whose verifier accepts the 
 
 - a :class:`Backend` answers :meth:`Backend.verify` for (op, tensors, whether gradients are needed) with a
   :class:`Verdict`: serves or not, the one-line reason, and optionally the backend whose differentiable form
-  gives the gradients (the forward stays this backend's; the backward is recomputed, :mod:`kernels.recompute`);
+  gives the gradients (the forward stays this backend's; the backward is recomputed, :mod:`kernels.recompute`),
+  or a *route*: another of this backend's functions for the op that serves this call whole (fla's gated delta rule
+  through its KDA kernels where its own backward is refused), declared as ``"<backend>:<route>"``;
 - ops declare their functions with :meth:`Registry.implement` (``{backend name: function}``), and a new backend
   adds its own the same way, so no op's public function names a backend;
 - ``"auto"`` is the run default when :meth:`Registry.set_default` named a backend, else the first backend of
@@ -35,6 +37,7 @@ class Verdict(NamedTuple):
     serves: bool  # whether the backend can run the call
     reason: str = ""  # one line: why not (the ValueError's text when the backend was asked for), or a note
     backward: str | None = None  # set: the forward only; gradients from this backend's function, recomputed
+    route: str | None = None  # set: run the op's function declared as "<backend>:<route>" instead of the backend's own
 
 
 SERVES = Verdict(True)  # the common answer, built once (dispatch runs on every call of every op)
@@ -102,17 +105,20 @@ class Registry:
         if name in self.auto_order:
             self.auto_order.remove(name)
         for functions in self.implementations.values():
-            functions.pop(name, None)
+            for key in [k for k in functions if k.split(":")[0] == name]:
+                functions.pop(key)
         if self.default == name:
             self.default = AUTO
         return self.backends.pop(name)
 
     def implement(self, op: str, functions: dict[str, Callable]) -> None:
-        """Declare ``op``'s function for each named backend (all share the op's positional signature)."""
+        """Declare ``op``'s function for each named backend (all share the op's positional signature); a name
+        ``"<backend>:<route>"`` declares one of the backend's alternative functions, run when its verdict names
+        the route."""
         for name in functions:
-            if name not in self.backends:
+            if name.split(":")[0] not in self.backends:
                 registered = ", ".join(self.backends)
-                raise ValueError(f"{op}: no kernel backend {name!r} is registered; registered: {registered}.")
+                raise ValueError(f"{op}: no kernel backend {name.split(':')[0]!r} is registered; registered: {registered}.")
         self.implementations.setdefault(op, {}).update(functions)
 
     def names(self) -> tuple[str, ...]:
@@ -169,8 +175,13 @@ class Registry:
         """The function that runs ``op`` on ``tensors`` (every tensor input, None allowed) with ``backend``, counted
         in :attr:`calls`. When the chosen backend's verdict names a ``backward`` backend (fla's does when gradients
         are needed and its backward cannot run here), the function pairs the two
-        (:func:`kernels.recompute.forward_backward`), counted as ``(op, "<forward>+<backward>_backward")``."""
+        (:func:`kernels.recompute.forward_backward`), counted as ``(op, "<forward>+<backward>_backward")``; when it
+        names a ``route``, the backend's function declared as ``"<backend>:<route>"`` runs, counted under that name."""
         name, verdict = self.choose(backend, tensors, op, needs_grad(tensors))
+        if verdict.route is not None:
+            name = f"{name}:{verdict.route}"
+            if name not in self.implementations[op]:
+                raise ValueError(f"backend {name.split(':')[0]!r} routes {op} to {name!r}, which is not declared.")
         run = self.implementations[op][name]
         if verdict.backward is not None:
             slow = self.implementations[op].get(verdict.backward)

@@ -204,15 +204,19 @@ def test_fla_verifier_refuses_cpu_tensors_and_a_missing_install(monkeypatch):
 
 
 def test_fla_verifier_holds_the_hopper_backward_check(monkeypatch, fresh_backward_check):
-    """On a (faked) H100 with Triton 3.6.0, fla serves the gated delta rule's forward and names torch for its
-    backward when gradients are needed; other ops, calls without gradients and a fixed Triton are served whole."""
+    """On a (faked) H100 with Triton 3.6.0, fla routes the gated delta rule through its KDA kernels when gradients
+    are needed (or, with the route switched off, serves the forward and names torch for the backward); other ops,
+    calls without gradients and a fixed Triton are served whole."""
     FakeHopper(monkeypatch, triton="3.6.0")
-    refused = (
-        "fla refuses gated backward on NVIDIA H100 80GB HBM3 (sm_90) with Triton 3.6.0 "
-        "(>= 3.4, < 3.7.1; fla issue #640): needs Triton >= 3.7.1 or tilelang; use the torch backward"
-    )
+    refused = "fla refuses gated backward on NVIDIA H100 80GB HBM3 (sm_90) with Triton 3.6.0 (>= 3.4, < 3.7.1; fla issue #640)"
     tensors = (on_cuda(requires_grad=True), None)
-    assert fla_backend.FLA.verify("gated_delta", tensors, grad=True) == Verdict(True, refused, backward="torch")
+    assert fla_backend.FLA.verify("gated_delta", tensors, grad=True) == Verdict(
+        True, refused + ": gradients through fla's chunk_kda (the gate broadcast over K)", route="kda"
+    )
+    monkeypatch.setattr(fla_backend, "GATED_DELTA_ROUTE", None)
+    assert fla_backend.FLA.verify("gated_delta", tensors, grad=True) == Verdict(
+        True, refused + ": needs Triton >= 3.7.1 or tilelang; use the torch backward", backward="torch"
+    )
     assert fla_backend.FLA.verify("gated_delta", tensors, grad=False) == Verdict(True)
     assert fla_backend.FLA.verify("kda", tensors, grad=True) == Verdict(
         True, "fla's kda backward does not use the gated chunk_bwd_dqkwg kernel refused on Hopper"
@@ -224,14 +228,37 @@ def test_fla_verifier_holds_the_hopper_backward_check(monkeypatch, fresh_backwar
     )
 
 
-def test_fla_dispatch_pairs_torch_backward_on_an_affected_gpu(monkeypatch, fresh_backward_check):
-    """Through the registry: the verifier's backward="torch" becomes the fla forward + torch backward pairing,
-    counted as ("gated_delta", "fla+torch_backward"); without gradients, fla's own function runs."""
+def test_fla_dispatch_routes_gated_delta_through_kda_on_an_affected_gpu(monkeypatch, fresh_backward_check):
+    """Through the registry: the verifier's route="kda" runs the function declared as "fla:kda", counted under that
+    name; with the route off, backward="torch" becomes the fla forward + torch backward pairing, counted as
+    ("gated_delta", "fla+torch_backward"); without gradients, fla's own function runs."""
     FakeHopper(monkeypatch, triton="3.6.0")
     monkeypatch.setitem(backend.registry.implementations["gated_delta"], "fla", lambda *args: "fla's function")
+    monkeypatch.setitem(backend.registry.implementations["gated_delta"], "fla:kda", lambda *args: "through kda")
     kernels.calls.clear()
+    assert backend.dispatch("gated_delta", "fla", (on_cuda(requires_grad=True), None))() == "through kda"
+    monkeypatch.setattr(fla_backend, "GATED_DELTA_ROUTE", None)
     run = backend.dispatch("gated_delta", "fla", (on_cuda(requires_grad=True), None))
     assert run.__qualname__ == "forward_backward.<locals>.run"  # kernels/recompute.py's pairing
     with torch.no_grad():
         assert backend.dispatch("gated_delta", "fla", (on_cuda(requires_grad=True), None))() == "fla's function"
-    assert kernels.calls == {("gated_delta", "fla+torch_backward"): 1, ("gated_delta", "fla"): 1}
+    assert kernels.calls == {("gated_delta", "fla:kda"): 1, ("gated_delta", "fla+torch_backward"): 1,
+                             ("gated_delta", "fla"): 1}
+
+
+def test_a_route_must_be_declared():
+    from hybrid_eval.kernels.registry import Backend, Registry
+
+    class Routing(Backend):
+        def verify(self, op, tensors, grad):
+            return Verdict(True, route="other")
+
+    registry = Registry()
+    registry.register(Routing("b"), auto=0)
+    registry.implement("op", {"b": lambda: "own", "b:fast": lambda: "fast"})
+    with pytest.raises(ValueError, match="backend 'b' routes op to 'b:other', which is not declared"):
+        registry.dispatch("op", "b", ())
+    with pytest.raises(ValueError, match="no kernel backend 'c' is registered"):
+        registry.implement("op", {"c:fast": lambda: 0})
+    registry.unregister("b")
+    assert registry.implementations["op"] == {}

@@ -64,8 +64,9 @@ def test_built_in_backends_and_auto_order():
     assert kernels.BACKENDS == BUILT_IN
     assert backend.registry.auto_order == ["fla", "torch"]
     assert sorted(backend.registry.implementations) == ["gated_delta", "kda", "lightning", "short_conv"]
-    for functions in backend.registry.implementations.values():
-        assert list(functions) == ["reference", "torch", "fla"]
+    for op, functions in backend.registry.implementations.items():
+        routes = ["fla:kda"] if op == "gated_delta" else []  # fla's gated delta rule through its KDA kernels (#640)
+        assert list(functions) == ["reference", "torch", "fla", *routes]
 
 
 def test_auto_takes_fla_on_cuda_when_installed_else_torch(monkeypatch):

@@ -65,11 +65,13 @@ def load_jobs(sweep_dir) -> list[dict]:
 
 
 def incomplete_dirs(sweep_dir) -> list[str]:
-    """Job directories that started (Hydra wrote .hydra/ or a results file exists) but are not complete."""
+    """Job directories that started (Hydra wrote .hydra/ or a results file exists) but are not complete, each with
+    the reason its launcher recorded (failure.txt: "0: GPU out of memory: ..."), if any."""
     out = []
     for d in sorted(Path(sweep_dir).iterdir()):
         if d.is_dir() and ((d / ".hydra").is_dir() or (d / store.RESULTS).exists()) and not store.is_complete(d):
-            out.append(d.name)
+            reason = (d / store.FAILURE).read_text().strip() if (d / store.FAILURE).is_file() else ""
+            out.append(f"{d.name}: {reason}" if reason else d.name)
     return out
 
 

@@ -65,7 +65,9 @@ def _header(sweep_dir, gaps) -> list[str]:
     if gaps.get("missing") or gaps.get("incomplete"):
         lines += ["## Missing jobs", "", "This report covers the jobs that finished. Not finished:", ""]
         lines += [f"- `{m}` (no complete results)" for m in gaps.get("missing", [])]
-        lines += [f"- directory `{d}` (started, no complete results.json)" for d in gaps.get("incomplete", [])]
+        for d in gaps.get("incomplete", []):
+            name, _, reason = d.partition(": ")
+            lines.append(f"- directory `{name}` (started, no complete results.json{': ' + reason if reason else ''})")
         lines += ["", "Rerun the same sweep command with the same `hydra.sweep.dir` to finish them; complete jobs are skipped.", ""]
     return lines
 

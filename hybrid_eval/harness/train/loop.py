@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import torch
 
 from hybrid_eval.harness.errors import ConfigError
+from hybrid_eval.harness.train.loss import scored_token_loss_sum
 from hybrid_eval.models.tokenizer import encode_chats
 
 logger = logging.getLogger(__name__)
@@ -51,11 +52,9 @@ def held_out_loss(model, tokenizer, examples: dict[str, list[dict]], device, bat
         total, count = 0.0, 0
         for i in range(0, len(encoded), batch_size):
             ids, mask, labels = make_batch(encoded[i:i + batch_size], tokenizer.pad_token_id, device)
-            logits = model(input_ids=ids, attention_mask=mask, use_cache=False).logits[:, :-1]
-            gold = labels[:, 1:]
-            keep = gold != -100  # the scored positions only, in float32
-            total += float(torch.nn.functional.cross_entropy(logits[keep].float(), gold[keep], reduction="sum"))
-            count += int(keep.sum())
+            batch_sum, batch_count = scored_token_loss_sum(model, ids, mask, labels)  # scored positions, float32
+            total += float(batch_sum)
+            count += batch_count
         out[name] = total / max(count, 1)
     model.train(was_training)
     return out
@@ -117,6 +116,46 @@ def _log_point(curve, window, step, first_loss, opt, tokens, clock, since, log, 
     return mean if first_loss is None else first_loss
 
 
+def check_micro_batch_tokens(value) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ConfigError(f"train.micro_batch_tokens={value!r}; accepted: null (the whole batch at once) or an integer "
+                          ">= 1 (padded tokens per forward pass)")
+    return value
+
+
+def micro_batches(encoded: list[tuple[list[int], list[bool]]], max_tokens: int | None) -> list[list]:
+    """The batch's sequences in forward passes of at most `max_tokens` padded tokens (rows x longest row; one sequence
+    at least): sorted by length, so each pass pads to its own longest. None: one pass, in the drawn order."""
+    if max_tokens is None:
+        return [encoded]
+    parts, part = [], []
+    for seq in sorted(encoded, key=lambda e: len(e[0])):
+        if part and (len(part) + 1) * len(seq[0]) > max_tokens:
+            parts.append(part)
+            part = []
+        part.append(seq)
+    return parts + [part]
+
+
+def _forward_backward(model, micro: list[tuple], amp: bool, device) -> float:
+    """One step's loss over its micro-batches, gradients accumulated in the model (zeroed first): each pass's summed
+    loss over the step's scored tokens, so the gradient is that of the whole batch's mean (train/loss.py). Returns the
+    loss, or a non-finite value, with no backward from that pass on, when a pass's loss is not finite."""
+    count = sum(int((labels[:, 1:] != -100).sum()) for _, _, labels in micro)
+    model.zero_grad(set_to_none=True)
+    value = 0.0
+    for ids, mask, labels in micro:
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            total, _ = scored_token_loss_sum(model, ids, mask, labels)  # logits at the scored positions only
+        loss = total / max(count, 1)
+        part = loss.item()
+        if not math.isfinite(part):
+            return part
+        loss.backward()
+        value += part
+    return value
+
+
 def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed: int, device, log=None, progress=None,
           validate=None, name: str = "probe") -> dict:
     """Train in place. `cfg` has max_steps, batch_size, lr, warmup_steps, weight_decay, grad_clip, log_every and
@@ -141,8 +180,11 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
         picks = [train_examples[names[rng.randrange(len(names))]] for _ in range(cfg.batch_size)]
         return [p[rng.randrange(len(p))]["messages"] for p in picks]
 
+    micro_tokens = check_micro_batch_tokens(cfg.get("micro_batch_tokens"))
+
     def tokenize(transcripts):  # on the CPU, in the prefetch thread, while the device runs the step before
-        return make_batch(encode_chats(tokenizer, transcripts), tokenizer.pad_token_id, "cpu")
+        return [make_batch(part, tokenizer.pad_token_id, "cpu")
+                for part in micro_batches(encode_chats(tokenizer, transcripts), micro_tokens)]
 
     # Batches are tokenized as drawn, one step ahead: up front, a training set of max_steps x batch_size examples (each
     # drawn about once: the protocol that keeps memorisation out) would be tokenized before step 1 and held in memory.
@@ -158,6 +200,8 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
     device = torch.device(device)
     amp = device.type == "cuda" and cfg.get("precision", "auto") in ("auto", "bf16")  # bf16 autocast on GPUs
     model.to(device).train()
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
     opt = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.95))
     curve, window = [], []
     tokens, t0 = 0, time.time()
@@ -169,17 +213,13 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
         if max_seconds and step and time.time() - t0 - val_seconds - first_step > max_seconds:
             stopped = step
             break
-        ids, mask, labels = (t.to(device) for t in pending.result())
+        micro = [tuple(t.to(device) for t in part) for part in pending.result()]
         if step + 1 < cfg.max_steps:
             pending = prefetch.submit(tokenize, draw())
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg.max_steps, cfg.lr, cfg.warmup_steps)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            loss = model(input_ids=ids, attention_mask=mask, labels=labels, use_cache=False).loss
-        value, norm = loss.item(), math.nan
+        value, norm = _forward_backward(model, micro, amp, device), math.nan
         if math.isfinite(value):
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
             norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip))
         if not math.isfinite(norm):  # diverged (loss or gradient): stop before the update, keeping the last finite
             diverged = step + 1  # weights (a step with a non-finite gradient would write NaN into every weight)
@@ -189,7 +229,7 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
         opt.step()
         if step == 0:
             first_step = time.time() - t0
-        tokens += int(mask.sum())
+        tokens += sum(int(mask.sum()) for _, mask, _ in micro)
         window.append(value)
         if len(window) == cfg.log_every or step == cfg.max_steps - 1:
             first_loss = _log_point(curve, window, step + 1, first_loss, opt, tokens, time.time() - t0 - val_seconds,
@@ -230,6 +270,9 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
         "seconds": round(seconds, 2),
         "first_step_seconds": round(first_step, 2),
         "tokens_per_s": round(tokens / max(seconds, 1e-9), 1),
+        # the most GPU memory tensors held at once while training (the CUDA caching allocator reserves a bit more)
+        **({"peak_gpu_memory_gb": round(torch.cuda.max_memory_allocated(device) / 2**30, 2)} if device.type == "cuda"
+           else {}),
         "initial_loss": first_loss,
         "final_loss": curve[-1][1] if curve else None,
         "loss_curve": curve,

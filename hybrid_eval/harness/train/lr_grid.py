@@ -34,7 +34,7 @@ SELECTION = ("runs that trained first (not did_not_train); highest validation ac
 ACCEPTED = "accepted: null (train once at train.lr) or a list of distinct positive rates, e.g. train.lr_grid='[3e-4,1e-3,3e-3]'"
 # a resumed grid's finished runs count only if these (and the seed) are unchanged
 TRAIN_KEYS = ("max_steps", "max_seconds", "val_every", "batch_size", "warmup_steps", "weight_decay", "grad_clip",
-              "log_every", "n_examples", "precision")
+              "log_every", "n_examples", "precision", "micro_batch_tokens")
 
 
 def check_lr_grid(train_cfg) -> list[float] | None:

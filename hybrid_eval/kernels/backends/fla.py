@@ -3,10 +3,12 @@
 transformers picks its kernels at import time, so with flash-linear-attention installed it would call Triton
 kernels on CPU tensors; here the verifier looks at every call's tensors. It refuses, each in one line,
 non-CUDA tensors and a missing fla install. For a call that needs gradients it also runs the Hopper backward
-check (:func:`fla_backward_ok`, fla issue #640): where fla refuses its gated backward, the verdict keeps fla's
-forward and names the torch backend for the gradients, which the registry pairs by recomputation
-(``kernels/recompute.py``) and counts as ``(op, "fla+torch_backward")``. The ops' fla functions
-(``kernels/<op>/fla.py``) call :func:`run_fla`; fla itself is imported on their first call.
+check (:func:`fla_backward_ok`, fla issue #640): where fla refuses its gated backward, the verdict routes the gated
+delta rule through fla's KDA kernels (``GATED_DELTA_ROUTE = "kda"``: the same recurrence with the gate broadcast
+over the key channels, ``kernels/gated_delta/fla.py``), counted as ``("gated_delta", "fla:kda")``; with
+``GATED_DELTA_ROUTE = None`` it keeps fla's forward and names the torch backend for the gradients, which the
+registry pairs by recomputation (``kernels/recompute.py``), counted as ``(op, "fla+torch_backward")``. The ops' fla
+functions (``kernels/<op>/fla.py``) call :func:`run_fla`; fla itself is imported on their first call.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from hybrid_eval.kernels.registry import SERVES, Backend, Verdict, needs_grad, p
 
 OPS = ("lightning", "gated_delta", "kda", "short_conv")  # the ops whose fla backward is known (fla_backward_ok)
 FLA_TORCH_BACKWARD = paired("fla", "torch")  # "fla+torch_backward": the name in `calls` of fla forward + torch backward
+GATED_DELTA_ROUTE: str | None = "kda"  # where #640 applies: fla's KDA kernels ("kda") or fla + torch backward (None)
 RECURRENT_MAX_T = 64  # fla's own layers switch to the fused recurrent kernel at or below 64 tokens
 
 
@@ -47,7 +50,12 @@ class FlaBackend(Backend):
             return SERVES
         device = next((t.device for t in tensors if t is not None), None)
         ok, reason = backward_ok_cached(op, (device.index or 0) if device is not None else 0)  # CUDA tensors carry it
-        return Verdict(True, reason) if ok else Verdict(True, reason, backward="torch")
+        if ok:
+            return Verdict(True, reason)
+        if op == "gated_delta" and GATED_DELTA_ROUTE is not None:
+            return Verdict(True, f"{reason.split(': needs')[0]}: gradients through fla's chunk_kda "
+                                 "(the gate broadcast over K)", route=GATED_DELTA_ROUTE)
+        return Verdict(True, reason, backward="torch")
 
 
 def needs_cuda(devices: str) -> Verdict:

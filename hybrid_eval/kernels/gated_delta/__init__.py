@@ -4,7 +4,8 @@
 
 ``reference.py`` is the specification (a float32 token loop, backend ``"reference"``), ``torch_chunked.py`` the
 vectorised PyTorch form (backend ``"torch"``), ``fla.py`` flash-linear-attention's kernels (backend ``"fla"``,
-CUDA); this file declares them to the backend registry (``kernels/backend.py``), which picks one per call.
+CUDA; on Hopper with Triton 3.4-3.7.0, training goes through fla's KDA kernels, route ``"fla:kda"``); this file
+declares them to the backend registry (``kernels/backend.py``), which picks one per call.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ import torch
 
 from hybrid_eval.kernels import backend as _backend
 from hybrid_eval.kernels.checks import check_qkv, check_scale, check_state, check_tensor
-from hybrid_eval.kernels.gated_delta.fla import gated_delta_fla
+from hybrid_eval.kernels.gated_delta.fla import gated_delta_as_kda, gated_delta_fla
 from hybrid_eval.kernels.gated_delta.reference import gated_delta_reference
 from hybrid_eval.kernels.gated_delta.torch_chunked import gated_delta_chunked
 
-__all__ = ["gated_delta", "gated_delta_chunked", "gated_delta_fla", "gated_delta_reference"]
+__all__ = ["gated_delta", "gated_delta_as_kda", "gated_delta_chunked", "gated_delta_fla", "gated_delta_reference"]
 
 _backend.registry.implement(
-    "gated_delta", {"reference": gated_delta_reference, "torch": gated_delta_chunked, "fla": gated_delta_fla}
+    "gated_delta", {"reference": gated_delta_reference, "torch": gated_delta_chunked, "fla": gated_delta_fla,
+                    "fla:kda": gated_delta_as_kda}
 )
 
 

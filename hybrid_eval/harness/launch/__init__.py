@@ -1,0 +1,1 @@
+"""Launchers: how a sweep's jobs reach the hardware (several jobs packed on one GPU: ``pack``)."""

@@ -1,0 +1,77 @@
+"""hydra/launcher=pack: jobs at once in their own processes, with their slots; a job that dies is named with why."""
+import json
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from hybrid_eval.harness.errors import ConfigError
+from hybrid_eval.harness.launch.pack import PackLauncher, Slot, describe_failure, plan_slots
+from tests.conftest import ROOT, compose_config
+from tests.test_e2e import FAST
+
+
+def test_slots_spread_jobs_over_gpus_and_split_the_cores():
+    assert plan_slots(4, [0, 1], None, cores=16) == [Slot("0", 4), Slot("1", 4), Slot("0", 4), Slot("1", 4)]
+    assert plan_slots(3, [], 2, cores=16) == [Slot(None, 2)] * 3
+    assert plan_slots(8, [], None, cores=2) == [Slot(None, 1)] * 8  # at least one thread each
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"slots": 0}, "hydra.launcher.slots=0; accepted: an integer >= 1"),
+    ({"gpus": "0,1"}, "hydra.launcher.gpus='0,1'; accepted: null (every visible GPU) or a list"),
+    ({"threads": -1}, "hydra.launcher.threads=-1; accepted: null (cores / slots) or an integer >= 1"),
+])
+def test_bad_settings_are_one_line(kwargs, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        PackLauncher(**kwargs)
+
+
+def _kill_self():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_killed_process_is_named_as_likely_out_of_memory():
+    process = multiprocessing.get_context("spawn").Process(target=_kill_self)
+    process.start()
+    process.join()
+    assert process.exitcode == -signal.SIGKILL
+    assert describe_failure(None, process.exitcode).startswith(
+        "killed by SIGKILL: most likely the kernel's out-of-memory killer (host memory")
+
+
+def test_errors_are_named_by_kind():
+    class OutOfMemoryError(RuntimeError):  # torch.OutOfMemoryError's name, without needing a GPU
+        pass
+
+    assert describe_failure(OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"), None) == (
+        "GPU out of memory: CUDA out of memory. Tried to allocate 2.00 GiB")
+    assert describe_failure(ValueError("bad\nmore"), None) == "ValueError: bad"
+    assert describe_failure(None, 3) == "the job's process exited with code 3 before reporting"
+
+
+def test_the_preset_composes():
+    launcher = compose_config(["hydra/launcher=pack", "hydra.launcher.slots=3"]).hydra.launcher
+    assert launcher._target_ == "hydra_plugins.hybrid_eval_launcher.PackLauncher" and launcher.slots == 3
+
+
+@pytest.mark.slow
+def test_a_packed_sweep_runs_jobs_at_once_and_names_the_one_that_failed(tmp_path):
+    """Two jobs at once: one trains and is reported, the other stops on a bad knob; its reason is in failure.txt and
+    in the report, the sweep exits non-zero, and a rerun with the job fixed resumes the finished one."""
+    sweep = tmp_path / "sweep"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "WANDB_MODE": "offline"}
+    args = [sys.executable, "-m", "hybrid_eval", "hydra/launcher=pack", "hydra.launcher.slots=2", "logger=none",
+            *FAST, "model.pattern=F", f"hydra.sweep.dir={sweep}", "hydra.sweep.subdir=${hydra.job.num}"]
+    out = subprocess.run([*args, "train.max_seconds=-1,600"], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert out.returncode != 0
+    assert "Packing 2 jobs, 2 at once (CPU; 1 threads each)" in out.stderr + out.stdout
+    reason = (sweep / "0" / "failure.txt").read_text().strip()
+    assert reason.startswith("exit code 2: ") and "train.max_seconds=-1; accepted: null (no limit)" in reason
+    assert json.loads((sweep / "1" / "results.json").read_text())["complete"] is True
+    assert not (sweep / "1" / "failure.txt").exists()
+    report = (sweep / "report.md").read_text()
+    assert "directory `0` (started, no complete results.json: exit code 2: " in report
