@@ -4,7 +4,8 @@ through lm-eval's HFLM) and merges their per-example scores into results.json, s
 Entries of `eval.lm_eval_tasks`:
     harness:ALIAS   the suite task ALIAS, exported by `harness.evaluate.lm_eval_export` into <job>/lm_eval_tasks/ and run as
                     lm-eval task `hybrid_eval_<suite>_<alias>`: the harness's own test examples (eval.n_test), the
-                    model's chat template, the task's scorer (a multi-turn task keeps its final scored turn)
+                    model's chat template, the task's scorer (a multi-turn task: one doc per scored turn with the gold
+                    history, scored per example as the harness's teacher-forced mode scores it)
     NAME            an lm-eval task, group or tag (or a task YAML path), looked up in `eval.lm_eval_include`
                     directories first, then in lm-eval's registry. Nothing is downloaded (HF offline mode): its
                     data must already be on this machine (HF datasets cache, or local files named by the YAML).
@@ -45,6 +46,7 @@ from pathlib import Path
 from hybrid_eval.harness.analysis import stats
 from hybrid_eval.harness import store
 from hybrid_eval.harness.errors import ConfigError
+from hybrid_eval.harness.evaluate.lm_eval_bridge import METRIC
 from hybrid_eval.tasks.base import example_hash
 
 log = logging.getLogger(__name__)
@@ -281,12 +283,9 @@ def _chance(task, rows: list[dict], metric: str):
     return None
 
 
-def _record(key: str, s: dict, metric: str, exported: bool, generated: bool) -> dict:
-    doc = s["doc"]
-    if exported:  # the harness's own keys: the example id and content hash (harness.evaluate.scoring)
-        ex_id, phash = doc["id"], example_hash(json.loads(doc["example"]))[:16]
-    else:
-        ex_id, phash = str(s["doc_id"]), s["doc_hash"][:16]
+def _record(key: str, s: dict, metric: str, generated: bool) -> dict:
+    """The record of one doc of a task that is not an export, keyed by lm-eval's doc id and doc hash."""
+    ex_id, phash = str(s["doc_id"]), s["doc_hash"][:16]
     resps = s["filtered_resps"]
     return {
         "task": key,
@@ -299,6 +298,33 @@ def _record(key: str, s: dict, metric: str, exported: bool, generated: bool) -> 
         "lm_eval": {"doc_id": s["doc_id"], "filter": s["filter"], "metric": metric,
                     "metrics": {m: _plain(s[m]) for m in s["metrics"]}},
     }
+
+
+def _example_records(key: str, rows: list[dict]) -> list[dict]:
+    """Records of an exported task (one doc per scored turn) as the harness writes them: one per example, keyed by
+    its id and content hash, outputs and turn scores in turn order, score = `task.score` (lm_eval_bridge)."""
+    from hybrid_eval.harness.evaluate.lm_eval_bridge import per_example, score_doc
+
+    by_id: dict[str, list[dict]] = {}
+    for s in rows:
+        by_id.setdefault(s["doc"]["id"], []).append(s)
+    scores = per_example([s[METRIC] for s in rows])
+    out = []
+    for ex_id, turns in by_id.items():
+        turns.sort(key=lambda s: int(s["doc"]["turn"]))
+        outputs = [str(s["filtered_resps"][0]).strip() for s in turns]
+        out.append({
+            "task": key,
+            "id": ex_id,
+            "prompt_hash": example_hash(json.loads(turns[0]["doc"]["example"]))[:16],
+            "outputs": outputs,
+            "golds": [s["doc"]["target"] for s in turns],
+            "score": scores[ex_id],
+            "turn_scores": [score_doc(s["doc"], o) for s, o in zip(turns, outputs)],
+            "mode": "lm_eval",
+            "lm_eval": {"doc_ids": [s["doc_id"] for s in turns], "filter": turns[0]["filter"], "metric": METRIC},
+        })
+    return out
 
 
 def hflm(model, tokenizer, **kwargs):
@@ -392,7 +418,7 @@ def run(p: Plan, model, tokenizer, cfg, suite, job_dir, data: dict, records: lis
             if exported:
                 entry["docs_sha256"] = hashlib.sha256((job_dir / EXPORT_DIR / f"{manifest['tasks'][name]['alias']}.jsonl")
                                                       .read_bytes()).hexdigest()[:16]
-            chosen = pick_metric(task, samples)
+            chosen = (METRIC, samples[0]["filter"]) if exported and samples else pick_metric(task, samples)
             if chosen is None:
                 entry["note"] = "no mean-aggregated, higher-is-better per-doc metric: kept here, not in tasks or gaps"
                 info["tasks"][name] = entry
@@ -400,7 +426,8 @@ def run(p: Plan, model, tokenizer, cfg, suite, job_dir, data: dict, records: lis
             metric, filt = chosen
             rows = sorted((s for s in samples if s["filter"] == filt), key=lambda s: s["doc_id"])
             key = KEY + name
-            recs = [_record(key, s, metric, exported, task.OUTPUT_TYPE == "generate_until") for s in rows]
+            recs = (_example_records(key, rows) if exported  # one record per example, its turns in order
+                    else [_record(key, s, metric, task.OUTPUT_TYPE == "generate_until") for s in rows])
             scores = [r["score"] for r in recs]
             est, lo, hi = stats.mean_ci([scores])
             lm_score = res["results"][name].get(f"{metric},{filt}")
