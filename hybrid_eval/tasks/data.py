@@ -1,11 +1,13 @@
 """Suites and their data: the examples of every (task, split), generated once and cached as `datasets`.
 
-The cache key hashes the task's name, version and knobs with n, seed and split, so a change to any of
-them makes new data. Test examples are drawn first; validation skips test examples; train skips both.
+The cache key hashes the task's name, version and knobs with n, seed and split, and the source file that defines
+the task's class (`source_hash`), so a change to any of them, an edited `make_example` without a `version` bump
+included, makes new data (the data itself depends only on the task's fingerprint and the seed, not on the file). Test examples are drawn first; validation skips test examples; train skips both.
 """
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import shutil
@@ -63,8 +65,17 @@ class Suite:
         raise KeyError(name)
 
 
+def source_hash(task: Task) -> str:
+    """sha256 (16 hex) of the file defining `task`'s class (its module); "" when it has no readable file. Helpers
+    the task imports from other files are not covered: bump `version` when you change those."""
+    try:
+        return hashlib.sha256(Path(inspect.getfile(type(task))).read_bytes()).hexdigest()[:16]
+    except (OSError, TypeError):
+        return ""
+
+
 def cache_key(task: Task, n: int, seed: int, split: str, exclude_key: str = "") -> str:
-    payload = json.dumps([task.fingerprint(), n, seed, split, exclude_key])
+    payload = json.dumps([task.fingerprint(), source_hash(task), n, seed, split, exclude_key])
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
