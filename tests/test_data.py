@@ -72,3 +72,22 @@ def test_editing_a_task_without_a_version_bump_never_serves_cached_data(tmp_path
     assert answers[1] == [a + 1 for a in answers[0]]  # the same draws (same fingerprint), the edited answers
     REGISTRY.pop("edited_task", None)
     sys.modules.pop("hybrid_eval_plugin_edited_task", None)
+
+
+def test_an_inline_suite_is_named_after_its_tasks():
+    """`suite.tasks=[...]` on top of `suite=quick` is not `quick`; a knob sweep of quick's own tasks still is."""
+    from omegaconf import OmegaConf
+
+    from tests.conftest import compose_config
+
+    inline = compose_config(["suite.tasks=[{name:one_fact_qa,knobs:{n_facts:1}},{name:mqar}]"]).suite
+    assert Suite.from_config(inline).name == "one_fact_qa+mqar"
+    quick = compose_config(["suite=quick"]).suite
+    assert quick.name == "quick" and Suite.from_config(quick).name == "quick"
+    swept = OmegaConf.to_container(quick)
+    swept["tasks"][1]["knobs"] = {**swept["tasks"][1]["knobs"], "n_pairs": 4}
+    assert Suite.from_config(OmegaConf.create(swept)).name == "quick"
+    named = compose_config(["suite.name=mine", "suite.tasks=[{name:mqar}]"]).suite
+    assert Suite.from_config(named).name == "mine"
+    long = compose_config(["suite.tasks=[" + ",".join(f"{{name:mqar,alias:mqar_number_{i}}}" for i in range(6)) + "]"]).suite
+    assert Suite.from_config(long).name.startswith("6-tasks-")

@@ -56,13 +56,39 @@ class Suite:
             raise TaskConfigError(
                 f"suite '{cfg.get('name')}' lists {sorted(dupes)} twice; give each entry of the same task its own `alias`"
             )
-        return cls(name=str(cfg.get("name", "suite")), tasks=tasks)
+        return cls(name=suite_name(cfg, tasks), tasks=tasks)
 
-    def task(self, name: str) -> Task:
+    def task(self, name: str) -> Task:  # by alias
         for t in self.tasks:
             if t.alias == name:
                 return t
         raise KeyError(name)
+
+
+def _entry_key(entry) -> tuple[str, str]:
+    if isinstance(entry, str):
+        return entry, entry
+    return str(entry["name"]), str(entry.get("alias") or entry["name"])
+
+
+def suite_name(cfg, tasks: list[Task]) -> str:
+    """`suite.name`, unless it names a suite file of conf/suite whose tasks (names and aliases; knobs may differ, as
+    in a difficulty sweep) are not the ones given: an inline `suite.tasks=[...]` on top of `suite=quick` is then named
+    after its tasks (`one_fact_qa+mqar`, or `<n>-tasks-<hash>` when long), so results and W&B never call it `quick`."""
+    from omegaconf import OmegaConf
+
+    from hybrid_eval import config_dir
+
+    name = str(cfg.get("name", "suite"))
+    path = config_dir() / "suite" / f"{name}.yaml"
+    if not path.is_file():
+        return name
+    listed = [_entry_key(e) for e in (OmegaConf.load(path).get("tasks") or [])]
+    if listed == [_entry_key(e) for e in cfg.get("tasks")]:
+        return name
+    aliases = [t.alias for t in tasks]
+    joined = "+".join(aliases)
+    return joined if len(joined) <= 48 else f"{len(aliases)}-tasks-{hashlib.sha256(joined.encode()).hexdigest()[:8]}"
 
 
 def source_hash(task: Task) -> str:
