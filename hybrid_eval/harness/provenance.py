@@ -30,8 +30,11 @@ def _git(*args: str) -> str | None:
 @lru_cache(maxsize=1)
 def git_state() -> dict | None:
     """{"commit": sha, "dirty": uncommitted changes to tracked files} of the checkout hybrid_eval is imported from."""
+    top = _git("rev-parse", "--show-toplevel")
+    if not top or Path(top.strip()).resolve() != ROOT:  # site-packages inside some other repository is not ours
+        return None
     commit = _git("rev-parse", "HEAD")
-    if not commit or (ROOT / "hybrid_eval").resolve() != Path(__file__).resolve().parents[1]:
+    if not commit:
         return None
     status = _git("status", "--porcelain", "--untracked-files=no")
     return {"commit": commit.strip(), "dirty": None if status is None else bool(status.strip())}

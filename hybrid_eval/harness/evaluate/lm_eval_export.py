@@ -135,11 +135,14 @@ metadata:
 """
 
 
-def export(out_dir: str | Path, suite_cfg, n_test: int, max_new_tokens: int, tokenizer=None) -> dict:
-    """Write the suite's lm-eval tasks into `out_dir`; returns the manifest written to export.json."""
+def export(out_dir: str | Path, suite_cfg, n_test: int, max_new_tokens: int, tokenizer=None, name: str | None = None) -> dict:
+    """Write the suite's lm-eval tasks into `out_dir`; returns the manifest written to export.json. `name` overrides
+    the suite's name (a run exporting some of its tasks keeps its own suite's name)."""
     if int(n_test) <= 0:
         raise TaskConfigError(f"n_test={n_test}; accepted: a positive number of test examples per task")
     suite = Suite.from_config(suite_cfg)
+    if name is not None:
+        suite.name = str(name)
     tokenizer = tokenizer if tokenizer is not None else build_probe_tokenizer([])  # the template needs no vocabulary
     stop = tokenizer.eos_token or END
     include = [str(Path(s).resolve()) if Path(s).is_file() else str(s) for s in suite_cfg.get("include", None) or []]

@@ -213,7 +213,7 @@ def max_length(model, tokenizer) -> int | None:
     return n if isinstance(n, int) and 0 < n < 1 << 30 else None
 
 
-def _export(p: Plan, tokenizer, cfg, job_dir: Path, data: dict) -> tuple[list[str], dict]:
+def _export(p: Plan, tokenizer, cfg, job_dir: Path, data: dict, suite_name: str) -> tuple[list[str], dict]:
     """Export the harness entries' suite tasks into <job>/lm_eval_tasks (harness/evaluate/lm_eval_export.py), rendered with
     `tokenizer`'s chat template; returns their lm-eval task names (in entry order) and the export manifest."""
     from omegaconf import OmegaConf
@@ -225,9 +225,9 @@ def _export(p: Plan, tokenizer, cfg, job_dir: Path, data: dict) -> tuple[list[st
     suite_cfg["tasks"] = [e for e in suite_cfg["tasks"] if alias(e) in p.aliases]
     out = job_dir / EXPORT_DIR
     manifest = export(out, OmegaConf.create(suite_cfg), n_test=int(cfg.eval.n_test),
-                      max_new_tokens=int(cfg.eval.max_new_tokens), tokenizer=tokenizer)
+                      max_new_tokens=int(cfg.eval.max_new_tokens), tokenizer=tokenizer, name=suite_name)
     for a in p.aliases:  # the export draws the run's test split again: a mismatch would be our bug
-        if [d["id"] for d in store.read_jsonl(out / f"{a}.jsonl")] != [e["id"] for e in data[a]["test"]]:
+        if list(dict.fromkeys(d["id"] for d in store.read_jsonl(out / f"{a}.jsonl"))) != [e["id"] for e in data[a]["test"]]:
             raise RuntimeError(f"lm-eval export of {a!r} does not hold the run's test examples")
     by_alias = {v["alias"]: name for name, v in manifest["tasks"].items()}
     return [by_alias[a] for a in p.aliases], manifest
@@ -387,7 +387,7 @@ def run(p: Plan, model, tokenizer, cfg, suite, job_dir, data: dict, records: lis
     runs, raw = [], {}  # (lm-eval results, [(entry, Task or Group)], exported?)
     manifest = None
     if p.aliases:  # pre-rendered chat prompts: no BOS added, as harness.evaluate.scoring's chat_ids
-        names, manifest = _export(p, tokenizer, cfg, job_dir, data)
+        names, manifest = _export(p, tokenizer, cfg, job_dir, data, suite.name)
         tm = TaskManager(include_path=str(job_dir / EXPORT_DIR), include_defaults=False)
         with offline():
             objs = [(HARNESS + a, tm.load([n])["tasks"][n]) for a, n in zip(p.aliases, names)]
