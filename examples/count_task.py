@@ -15,7 +15,7 @@ WORDS = ["red", "blue", "green", "gold"]
 class WordCount(Task):
     name = "word_count"      # what suites and command lines call it
     category = "reasoning"   # one of: short, long_context, reasoning, multi_turn (the report's categories)
-    version = 1              # bump it when make_example changes: generated data are cached by name, version and knobs
+    version = 1              # bump it when make_example changes; the data cache also keys on this file's contents
 
     @dataclasses.dataclass(frozen=True)
     class Knobs:             # difficulty knobs, set per suite entry: {name: word_count, knobs: {length: 8}}

@@ -22,6 +22,8 @@ from hybrid_eval.harness import store
 from hybrid_eval.harness.errors import ConfigError
 from hybrid_eval.harness.evaluate import lm_eval_run
 from hybrid_eval.harness.progress import progress
+from hybrid_eval.harness.provenance import provenance
+from hybrid_eval.harness.report.tracking import job_tags
 from hybrid_eval.harness.threads import choose_threads
 from hybrid_eval.harness.train.lr_grid import check_lr_grid
 from hybrid_eval.harness.train.loop import check_train_config, held_out_loss
@@ -146,8 +148,10 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
         model, info = models.build(cfg.model, tokenizer, seed=cfg.seed)
     name = f"{info['family']}:{info['pattern']}:{info['size']}"
     make_tracker = instantiate(cfg.logger, _partial_=True)
+    prov = provenance(device)  # code, package versions, hardware: in results.json and the W&B config
     tracker = make_tracker(job_dir=str(job_dir), run_name=f"{name}:seed{cfg.seed}", job_type=str(info["pattern"]),
-                           run_config=OmegaConf.to_container(cfg, resolve=True))
+                           run_config={**OmegaConf.to_container(cfg, resolve=True), "provenance": prov})
+    tracker.tag(job_tags(info, suite.name, int(cfg.seed)))
     ckpt = job_dir / CHECKPOINT
     try:
         if pretrained:
@@ -193,11 +197,14 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
             "kernels": {"backend": kernel_backend, "calls": kernel_paths(calls_before)},  # which path ran
             **({"lm_eval": lm_eval_info} if lm_eval_info else {}),
             **verdict,
+            "provenance": prov,
             "complete": True,
         }
         store.write_jsonl(job_dir / store.SAMPLES, records)
         store.write_json(job_dir / store.RESULTS, results)
         tracker.results(results)  # summary metrics (scores, params, training, did_not_train) and the task table
+        tracker.job_artifact(f"{name}:{suite.name}:seed{cfg.seed}", [job_dir / store.RESULTS, job_dir / store.SAMPLES],
+                             checkpoint=ckpt if ckpt.is_dir() else None)  # the checkpoint only with logger.log_checkpoint
     finally:
         tracker.finish()
     log.info("%s: %s", name, {t: round(v["score"], 3) for t, v in tasks.items()})

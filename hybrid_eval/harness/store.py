@@ -7,6 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from hybrid_eval.models.hf_export import write_generate_shim
+
 RESULTS = "results.json"
 SAMPLES = "samples.jsonl"
 FAILURE = "failure.txt"  # why a job ended without results (written by hydra/launcher=pack)
@@ -66,6 +68,7 @@ def save_checkpoint(model, tokenizer, path, summary: dict | None) -> None:
     `is_checkpoint` true. Without a summary the folder is an unfinished checkpoint (a learning-rate grid's best run)."""
     path = Path(path)
     model.save_pretrained(path)
+    write_generate_shim(model, path)  # an all-linear probe stays generatable by transformers and `lm_eval --model hf`
     tokenizer.save_pretrained(path)
     if summary is not None:
         write_json(path / "train.json", summary)  # last: marks the checkpoint complete

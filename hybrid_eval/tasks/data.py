@@ -1,11 +1,13 @@
 """Suites and their data: the examples of every (task, split), generated once and cached as `datasets`.
 
-The cache key hashes the task's name, version and knobs with n, seed and split, so a change to any of
-them makes new data. Test examples are drawn first; validation skips test examples; train skips both.
+The cache key hashes the task's name, version and knobs with n, seed and split, and the source file that defines
+the task's class (`source_hash`), so a change to any of them, an edited `make_example` without a `version` bump
+included, makes new data (the data itself depends only on the task's fingerprint and the seed, not on the file). Test examples are drawn first; validation skips test examples; train skips both.
 """
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import shutil
@@ -54,17 +56,52 @@ class Suite:
             raise TaskConfigError(
                 f"suite '{cfg.get('name')}' lists {sorted(dupes)} twice; give each entry of the same task its own `alias`"
             )
-        return cls(name=str(cfg.get("name", "suite")), tasks=tasks)
+        return cls(name=suite_name(cfg, tasks), tasks=tasks)
 
-    def task(self, name: str) -> Task:
+    def task(self, name: str) -> Task:  # by alias
         for t in self.tasks:
             if t.alias == name:
                 return t
         raise KeyError(name)
 
 
+def _entry_key(entry) -> tuple[str, str]:
+    if isinstance(entry, str):
+        return entry, entry
+    return str(entry["name"]), str(entry.get("alias") or entry["name"])
+
+
+def suite_name(cfg, tasks: list[Task]) -> str:
+    """`suite.name`, unless it names a suite file of conf/suite whose tasks (names and aliases; knobs may differ, as
+    in a difficulty sweep) are not the ones given: an inline `suite.tasks=[...]` on top of `suite=quick` is then named
+    after its tasks (`one_fact_qa+mqar`, or `<n>-tasks-<hash>` when long), so results and W&B never call it `quick`."""
+    from omegaconf import OmegaConf
+
+    from hybrid_eval import config_dir
+
+    name = str(cfg.get("name", "suite"))
+    path = config_dir() / "suite" / f"{name}.yaml"
+    if not path.is_file():
+        return name
+    listed = [_entry_key(e) for e in (OmegaConf.load(path).get("tasks") or [])]
+    if listed == [_entry_key(e) for e in cfg.get("tasks")]:
+        return name
+    aliases = [t.alias for t in tasks]
+    joined = "+".join(aliases)
+    return joined if len(joined) <= 48 else f"{len(aliases)}-tasks-{hashlib.sha256(joined.encode()).hexdigest()[:8]}"
+
+
+def source_hash(task: Task) -> str:
+    """sha256 (16 hex) of the file defining `task`'s class (its module); "" when it has no readable file. Helpers
+    the task imports from other files are not covered: bump `version` when you change those."""
+    try:
+        return hashlib.sha256(Path(inspect.getfile(type(task))).read_bytes()).hexdigest()[:16]
+    except (OSError, TypeError):
+        return ""
+
+
 def cache_key(task: Task, n: int, seed: int, split: str, exclude_key: str = "") -> str:
-    payload = json.dumps([task.fingerprint(), n, seed, split, exclude_key])
+    payload = json.dumps([task.fingerprint(), source_hash(task), n, seed, split, exclude_key])
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

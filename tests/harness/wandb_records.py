@@ -6,6 +6,8 @@ wandb 0.31 writes, for an offline run `wandb/offline-run-<time>-<id>/`:
   then 32 KiB blocks of records with a 7-byte header: CRC-32 of type byte + data, length, type
   FULL/FIRST/MIDDLE/LAST); each record is a `wandb.proto.wandb_internal_pb2.Record` (run, config,
   history, summary, files, ...). Summary and config live only here: no wandb-summary.json is written offline.
+- artifacts (`run.log_artifact`) as `artifact` records whose manifest lists each file's path, md5 digest (base64)
+  and local path; `define_metric` as `metric` records (name or glob, step metric).
 - `files/media/table/<key>_<step>_<hash>.table.json` for every wandb.Table, `files/media/images/...png`
   for every wandb.Image, `files/output.log`, `files/requirements.txt`.
 The Python datastore reader (`wandb.sdk.internal.datastore`) is gone in 0.31 (the Go core writes the log),
@@ -80,9 +82,10 @@ def finished_records(run_dir, timeout: float = 60.0) -> list[pb.Record]:
 
 def read_run(run_dir) -> dict:
     """{run: {id, group, job_type, name, project, tags}, config, summary (final values), history (rows),
-    files (paths under files/)} of one finished offline run folder."""
+    files (paths under files/), artifacts ([{name, type, metadata, entries: {path: {digest, size, local_path}}}]),
+    metrics ({name or glob: step metric} from define_metric)} of one finished offline run folder."""
     run_dir = Path(run_dir)
-    out = {"run": {}, "config": {}, "summary": {}, "history": [], "files": []}
+    out = {"run": {}, "config": {}, "summary": {}, "history": [], "files": [], "artifacts": [], "metrics": {}}
     for r in finished_records(run_dir):
         kind = r.WhichOneof("record_type")
         if kind == "run":
@@ -97,6 +100,14 @@ def read_run(run_dir) -> dict:
             out["history"].append({_key(i): json.loads(i.value_json) for i in r.history.item})
         elif kind == "files":
             out["files"] += [f.path for f in r.files.files]
+        elif kind == "artifact":
+            a = r.artifact
+            out["artifacts"].append({
+                "name": a.name, "type": a.type, "metadata": json.loads(a.metadata or "{}"),
+                "entries": {e.path: {"digest": e.digest, "size": e.size, "local_path": e.local_path}
+                            for e in a.manifest.contents}})
+        elif kind == "metric":
+            out["metrics"][r.metric.name or r.metric.glob_name] = r.metric.step_metric
     return out
 
 
@@ -104,3 +115,11 @@ def table(run_dir, summary: dict, key: str) -> dict:
     """A logged wandb.Table as W&B stores it ({columns, data}), found through the run's summary."""
     path = summary.get(f"{key}/path") or summary[key]["path"]
     return json.loads((Path(run_dir) / "files" / path).read_text())
+
+
+def md5_b64(path) -> str:
+    """A file's digest as W&B artifact manifests write it: base64 of the md5."""
+    import base64
+    import hashlib
+
+    return base64.b64encode(hashlib.md5(Path(path).read_bytes()).digest()).decode()

@@ -11,9 +11,12 @@
     example    the whole harness example (JSON)
     task_spec  {"name", "alias", "knobs", "include"} (JSON): enough to rebuild the registered task
 
-Scores equal the harness's (`harness.evaluate.scoring`): the output is stripped like the harness strips it, an
-example with one scored turn is scored by `task.score(example, [output])`, and a multi-turn example
-(flattened to its final scored turn) by `task.score_turn(example, turn, output)`.
+A multi-turn example is one doc per scored turn, each with the gold history before it (the harness's
+teacher-forced mode). Scores equal the harness's (`harness.evaluate.scoring`): outputs are stripped like the
+harness strips them, and the metric `score` is aggregated per example: the turns' outputs are put back in order
+and scored by `task.score(example, outputs)` (the mean over its scored turns), then averaged over examples, so
+an example counts once however many turns it has. `turn_score` is the per-doc `task.score_turn`, averaged over
+docs (turns).
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 
 METRIC = "score"
+TURN_METRIC = "turn_score"
 DOC_FIELDS = ("id", "prompt", "target", "turn", "example", "task_spec")
 
 
@@ -51,15 +55,36 @@ def task_from_spec(spec: str):
 
 
 def score_doc(doc: dict, output: str) -> float:
-    """The harness's score of `output` for the doc's turn (see the module docstring)."""
+    """The harness's score of `output` for the doc's turn alone (`task.score_turn`)."""
     task = task_from_spec(doc["task_spec"])
-    example = json.loads(doc["example"])
-    output = output.strip()  # harness.evaluate.scoring strips decoded outputs
-    if len(example["scored_turns"]) == 1:
-        return float(task.score(example, [output]))
-    return float(task.score_turn(example, int(doc["turn"]), output))
+    return float(task.score_turn(json.loads(doc["example"]), int(doc["turn"]), output.strip()))
 
 
-def process_results(doc: dict, results: list[str]) -> dict[str, float]:
-    """lm-eval hook: `results` holds the (filtered) generation for `doc`."""
-    return {METRIC: score_doc(doc, results[0])}
+def score_example(task_spec: str, example: str, outputs_by_turn: dict[int, str]) -> float:
+    """The harness's score of one example from its turns' outputs ({turn index: output}): `task.score`."""
+    task, ex = task_from_spec(task_spec), json.loads(example)
+    missing = [t for t in ex["scored_turns"] if t not in outputs_by_turn]
+    if missing:
+        raise ValueError(f"example {ex['id']}: no output for scored turns {missing} (was the export filtered?)")
+    return float(task.score(ex, [outputs_by_turn[t].strip() for t in ex["scored_turns"]]))
+
+
+def per_example(items: list[dict]) -> dict[str, float]:
+    """{example id: score} from `process_results` items of any number of examples and turns."""
+    grouped: dict[str, tuple[str, str, dict[int, str]]] = {}
+    for it in items:
+        grouped.setdefault(it["id"], (it["task_spec"], it["example"], {}))[2][int(it["turn"])] = it["output"]
+    return {i: score_example(spec, ex, outs) for i, (spec, ex, outs) in grouped.items()}
+
+
+def aggregate(items: list[dict]) -> float:
+    """lm-eval aggregation of `score`: the mean over examples of the per-example score."""
+    scores = list(per_example(items).values())
+    return sum(scores) / len(scores) if scores else float("nan")
+
+
+def process_results(doc: dict, results: list[str]) -> dict:
+    """lm-eval hook: `results` holds the (filtered) generation for `doc`, one turn of one example."""
+    item = {"id": doc["id"], "turn": int(doc["turn"]), "output": results[0], "example": doc["example"],
+            "task_spec": doc["task_spec"]}
+    return {METRIC: item, TURN_METRIC: score_doc(doc, results[0])}

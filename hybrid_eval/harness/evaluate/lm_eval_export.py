@@ -14,8 +14,9 @@ and `_group.yaml` (group `hybrid_eval_<suite>`, the unweighted mean of the task 
 
 Prompts are pre-rendered with a chat template and lm-eval is run without `--apply_chat_template`, so the
 model sees the same token ids as in `harness.evaluate.scoring`: the probe template by default, or the template of
-`tokenizer=DIR` (a pretrained model's own). Single-turn examples are one doc; a multi-turn example is
-flattened to its final scored turn, with the gold earlier turns as history (teacher-forced).
+`tokenizer=DIR` (a pretrained model's own). Single-turn examples are one doc; a multi-turn example is one doc per
+scored turn, each with the gold earlier turns as history (the harness's teacher-forced mode), and the task's
+`score` is aggregated per example (`harness.evaluate.lm_eval_bridge.aggregate`): the same number as the harness's.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from hybrid_eval import config_dir
-from hybrid_eval.harness.evaluate.lm_eval_bridge import METRIC
+from hybrid_eval.harness.evaluate.lm_eval_bridge import METRIC, TURN_METRIC
 from hybrid_eval.models.tokenizer import CHAT_TEMPLATE, END, build_probe_tokenizer
 from hybrid_eval.tasks.base import TaskConfigError
 from hybrid_eval.tasks.data import Suite, answer_budgets, load_splits
@@ -51,6 +52,7 @@ def load_docs(data_file, **_):
 
 
 process_results = lm_eval_bridge.process_results
+aggregate = lm_eval_bridge.aggregate
 '''
 
 
@@ -77,15 +79,15 @@ def docs_for(task, examples: list[dict], tokenizer, include: list[str]) -> list[
     spec = json.dumps({"name": task.name, "alias": task.alias, "knobs": task.knob_dict(), "include": include}, sort_keys=True)
     docs = []
     for ex in examples:
-        turn = ex["scored_turns"][-1]  # the only one for single-turn tasks; the final one for multi-turn
-        docs.append({
-            "id": ex["id"],
-            "prompt": render_prompt(tokenizer, ex["messages"][:turn]),
-            "target": ex["messages"][turn]["content"],
-            "turn": turn,
-            "example": json.dumps(ex, sort_keys=True),
-            "task_spec": spec,
-        })
+        for turn in ex["scored_turns"]:  # one doc per scored turn, the gold transcript before it as history
+            docs.append({
+                "id": ex["id"],
+                "prompt": render_prompt(tokenizer, ex["messages"][:turn]),
+                "target": ex["messages"][turn]["content"],
+                "turn": turn,
+                "example": json.dumps(ex, sort_keys=True),
+                "task_spec": spec,
+            })
     return docs
 
 
@@ -109,6 +111,9 @@ generation_kwargs:
 process_results: !function {BRIDGE}.process_results
 metric_list:
   - metric: {METRIC}
+    aggregation: !function {BRIDGE}.aggregate
+    higher_is_better: true
+  - metric: {TURN_METRIC}
     aggregation: mean
     higher_is_better: true
 metadata:
@@ -130,11 +135,14 @@ metadata:
 """
 
 
-def export(out_dir: str | Path, suite_cfg, n_test: int, max_new_tokens: int, tokenizer=None) -> dict:
-    """Write the suite's lm-eval tasks into `out_dir`; returns the manifest written to export.json."""
+def export(out_dir: str | Path, suite_cfg, n_test: int, max_new_tokens: int, tokenizer=None, name: str | None = None) -> dict:
+    """Write the suite's lm-eval tasks into `out_dir`; returns the manifest written to export.json. `name` overrides
+    the suite's name (a run exporting some of its tasks keeps its own suite's name)."""
     if int(n_test) <= 0:
         raise TaskConfigError(f"n_test={n_test}; accepted: a positive number of test examples per task")
     suite = Suite.from_config(suite_cfg)
+    if name is not None:
+        suite.name = str(name)
     tokenizer = tokenizer if tokenizer is not None else build_probe_tokenizer([])  # the template needs no vocabulary
     stop = tokenizer.eos_token or END
     include = [str(Path(s).resolve()) if Path(s).is_file() else str(s) for s in suite_cfg.get("include", None) or []]
@@ -154,7 +162,8 @@ def export(out_dir: str | Path, suite_cfg, n_test: int, max_new_tokens: int, tok
         (out / f"{task.alias}.yaml").write_text(task_yaml(name, f"{task.alias}.jsonl", stop, budget, task.version))
         task_names.append(name)
         manifest_tasks[name] = {"task": task.name, "alias": task.alias, "category": task.category, "knobs": task.knob_dict(),
-                                "n": len(docs), "max_new_tokens": budget, "flattened": any(len(e["scored_turns"]) > 1 for e in examples)}
+                                "n": len(examples), "docs": len(docs), "max_new_tokens": budget,
+                                "multi_turn": any(len(e["scored_turns"]) > 1 for e in examples)}
     group = f"hybrid_eval_{suite.name}"
     (out / "_group.yaml").write_text(group_yaml(group, task_names))
     manifest = {"group": group, "suite": suite.name, "seed": int(suite_cfg.seed), "n_test": int(n_test),
@@ -195,7 +204,7 @@ def main(argv: list[str] | None = None) -> dict:
             raise TaskConfigError(f"tokenizer={kv['tokenizer']!r} has no chat template; give a chat model's tokenizer directory")
     manifest = export(out_dir, suite_config(kv["suite"], seed), int(kv.get("n_test", eval_cfg.n_test)),
                       int(kv.get("max_new_tokens", eval_cfg.max_new_tokens)), tokenizer)
-    n = sum(t["n"] for t in manifest["tasks"].values())
+    n = sum(t["docs"] for t in manifest["tasks"].values())
     print(f"wrote {len(manifest['tasks'])} tasks ({n} docs) and group {manifest['group']} to {out_dir}")
     return manifest
 

@@ -4,7 +4,8 @@ through lm-eval's HFLM) and merges their per-example scores into results.json, s
 Entries of `eval.lm_eval_tasks`:
     harness:ALIAS   the suite task ALIAS, exported by `harness.evaluate.lm_eval_export` into <job>/lm_eval_tasks/ and run as
                     lm-eval task `hybrid_eval_<suite>_<alias>`: the harness's own test examples (eval.n_test), the
-                    model's chat template, the task's scorer (a multi-turn task keeps its final scored turn)
+                    model's chat template, the task's scorer (a multi-turn task: one doc per scored turn with the gold
+                    history, scored per example as the harness's teacher-forced mode scores it)
     NAME            an lm-eval task, group or tag (or a task YAML path), looked up in `eval.lm_eval_include`
                     directories first, then in lm-eval's registry. Nothing is downloaded (HF offline mode): its
                     data must already be on this machine (HF datasets cache, or local files named by the YAML).
@@ -45,6 +46,7 @@ from pathlib import Path
 from hybrid_eval.harness.analysis import stats
 from hybrid_eval.harness import store
 from hybrid_eval.harness.errors import ConfigError
+from hybrid_eval.harness.evaluate.lm_eval_bridge import METRIC
 from hybrid_eval.tasks.base import example_hash
 
 log = logging.getLogger(__name__)
@@ -211,7 +213,7 @@ def max_length(model, tokenizer) -> int | None:
     return n if isinstance(n, int) and 0 < n < 1 << 30 else None
 
 
-def _export(p: Plan, tokenizer, cfg, job_dir: Path, data: dict) -> tuple[list[str], dict]:
+def _export(p: Plan, tokenizer, cfg, job_dir: Path, data: dict, suite_name: str) -> tuple[list[str], dict]:
     """Export the harness entries' suite tasks into <job>/lm_eval_tasks (harness/evaluate/lm_eval_export.py), rendered with
     `tokenizer`'s chat template; returns their lm-eval task names (in entry order) and the export manifest."""
     from omegaconf import OmegaConf
@@ -223,9 +225,9 @@ def _export(p: Plan, tokenizer, cfg, job_dir: Path, data: dict) -> tuple[list[st
     suite_cfg["tasks"] = [e for e in suite_cfg["tasks"] if alias(e) in p.aliases]
     out = job_dir / EXPORT_DIR
     manifest = export(out, OmegaConf.create(suite_cfg), n_test=int(cfg.eval.n_test),
-                      max_new_tokens=int(cfg.eval.max_new_tokens), tokenizer=tokenizer)
+                      max_new_tokens=int(cfg.eval.max_new_tokens), tokenizer=tokenizer, name=suite_name)
     for a in p.aliases:  # the export draws the run's test split again: a mismatch would be our bug
-        if [d["id"] for d in store.read_jsonl(out / f"{a}.jsonl")] != [e["id"] for e in data[a]["test"]]:
+        if list(dict.fromkeys(d["id"] for d in store.read_jsonl(out / f"{a}.jsonl"))) != [e["id"] for e in data[a]["test"]]:
             raise RuntimeError(f"lm-eval export of {a!r} does not hold the run's test examples")
     by_alias = {v["alias"]: name for name, v in manifest["tasks"].items()}
     return [by_alias[a] for a in p.aliases], manifest
@@ -281,12 +283,9 @@ def _chance(task, rows: list[dict], metric: str):
     return None
 
 
-def _record(key: str, s: dict, metric: str, exported: bool, generated: bool) -> dict:
-    doc = s["doc"]
-    if exported:  # the harness's own keys: the example id and content hash (harness.evaluate.scoring)
-        ex_id, phash = doc["id"], example_hash(json.loads(doc["example"]))[:16]
-    else:
-        ex_id, phash = str(s["doc_id"]), s["doc_hash"][:16]
+def _record(key: str, s: dict, metric: str, generated: bool) -> dict:
+    """The record of one doc of a task that is not an export, keyed by lm-eval's doc id and doc hash."""
+    ex_id, phash = str(s["doc_id"]), s["doc_hash"][:16]
     resps = s["filtered_resps"]
     return {
         "task": key,
@@ -299,6 +298,33 @@ def _record(key: str, s: dict, metric: str, exported: bool, generated: bool) -> 
         "lm_eval": {"doc_id": s["doc_id"], "filter": s["filter"], "metric": metric,
                     "metrics": {m: _plain(s[m]) for m in s["metrics"]}},
     }
+
+
+def _example_records(key: str, rows: list[dict]) -> list[dict]:
+    """Records of an exported task (one doc per scored turn) as the harness writes them: one per example, keyed by
+    its id and content hash, outputs and turn scores in turn order, score = `task.score` (lm_eval_bridge)."""
+    from hybrid_eval.harness.evaluate.lm_eval_bridge import per_example, score_doc
+
+    by_id: dict[str, list[dict]] = {}
+    for s in rows:
+        by_id.setdefault(s["doc"]["id"], []).append(s)
+    scores = per_example([s[METRIC] for s in rows])
+    out = []
+    for ex_id, turns in by_id.items():
+        turns.sort(key=lambda s: int(s["doc"]["turn"]))
+        outputs = [str(s["filtered_resps"][0]).strip() for s in turns]
+        out.append({
+            "task": key,
+            "id": ex_id,
+            "prompt_hash": example_hash(json.loads(turns[0]["doc"]["example"]))[:16],
+            "outputs": outputs,
+            "golds": [s["doc"]["target"] for s in turns],
+            "score": scores[ex_id],
+            "turn_scores": [score_doc(s["doc"], o) for s, o in zip(turns, outputs)],
+            "mode": "lm_eval",
+            "lm_eval": {"doc_ids": [s["doc_id"] for s in turns], "filter": turns[0]["filter"], "metric": METRIC},
+        })
+    return out
 
 
 def hflm(model, tokenizer, **kwargs):
@@ -361,7 +387,7 @@ def run(p: Plan, model, tokenizer, cfg, suite, job_dir, data: dict, records: lis
     runs, raw = [], {}  # (lm-eval results, [(entry, Task or Group)], exported?)
     manifest = None
     if p.aliases:  # pre-rendered chat prompts: no BOS added, as harness.evaluate.scoring's chat_ids
-        names, manifest = _export(p, tokenizer, cfg, job_dir, data)
+        names, manifest = _export(p, tokenizer, cfg, job_dir, data, suite.name)
         tm = TaskManager(include_path=str(job_dir / EXPORT_DIR), include_defaults=False)
         with offline():
             objs = [(HARNESS + a, tm.load([n])["tasks"][n]) for a, n in zip(p.aliases, names)]
@@ -392,7 +418,7 @@ def run(p: Plan, model, tokenizer, cfg, suite, job_dir, data: dict, records: lis
             if exported:
                 entry["docs_sha256"] = hashlib.sha256((job_dir / EXPORT_DIR / f"{manifest['tasks'][name]['alias']}.jsonl")
                                                       .read_bytes()).hexdigest()[:16]
-            chosen = pick_metric(task, samples)
+            chosen = (METRIC, samples[0]["filter"]) if exported and samples else pick_metric(task, samples)
             if chosen is None:
                 entry["note"] = "no mean-aggregated, higher-is-better per-doc metric: kept here, not in tasks or gaps"
                 info["tasks"][name] = entry
@@ -400,7 +426,8 @@ def run(p: Plan, model, tokenizer, cfg, suite, job_dir, data: dict, records: lis
             metric, filt = chosen
             rows = sorted((s for s in samples if s["filter"] == filt), key=lambda s: s["doc_id"])
             key = KEY + name
-            recs = [_record(key, s, metric, exported, task.OUTPUT_TYPE == "generate_until") for s in rows]
+            recs = (_example_records(key, rows) if exported  # one record per example, its turns in order
+                    else [_record(key, s, metric, task.OUTPUT_TYPE == "generate_until") for s in rows])
             scores = [r["score"] for r in recs]
             est, lo, hi = stats.mean_ci([scores])
             lm_score = res["results"][name].get(f"{metric},{filt}")

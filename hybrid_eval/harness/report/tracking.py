@@ -10,16 +10,26 @@ What a W&B user sees (runs grouped by sweep directory, job_type = the variant's 
   `train/grid_lr`); summary `eval/<task>`, `category/<category>`, `params`, `train/*`, `did_not_train`;
   tables `eval/tasks` and, with a grid, `train/lr_grid` (one row per rate: validation accuracy overall and
   per task, losses, did_not_train, still_improving, chosen); the resolved config.
+  `val/*` and `train/*` curves use `train/step` as their x axis (`define_metric`); tags `family:`, `pattern:`,
+  `size:`, `suite:`, `seed:`; config key `provenance` (harness/provenance.py); an artifact `results-<job>` of type
+  "results" with results.json and samples.jsonl (and the checkpoint with `logger.log_checkpoint=true`).
 - report run: tables `gaps/table` (job × category), `gaps/tasks`, `gaps/seeds`, `minimax/table`; a bar
-  chart `gaps/by_category`; line charts `difficulty/<task>`; every report PNG under `plots/...`; summary
-  `gap/<job>/<category>`, `minimax/<job>`.
+  chart `gaps/by_category`; line charts `difficulty/<task>`; custom charts (report/charts.py) `charts/gap_ci` (gap by
+  category with 95% error bars) and `charts/difficulty/<task>` (accuracy vs the knob with 95% bands); every report
+  PNG under `plots/...`; summary `gap/<job>/<category>`, `minimax/<job>`; an artifact `report-<suite>` of type
+  "report" with gaps.json, report.md and plots/.
+Job runs and the report run share a group named after the sweep directory's last two parts (`<suite>/<time>`);
+a single run (not a sweep) is its own group, named after its run directory (docs/wandb.md).
 """
 from __future__ import annotations
 
 import logging
 import math
 import os
+import re
 from pathlib import Path
+
+from hybrid_eval.harness.report import charts as chart_specs
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +171,15 @@ class NullTracker:
     def table(self, key: str, columns: list[str], rows: list[list]) -> None:
         pass
 
+    def tag(self, tags: list[str]) -> None:
+        pass
+
+    def job_artifact(self, name: str, files: list, checkpoint=None) -> None:
+        """A finished job's files (results.json, samples.jsonl) and, when given, its checkpoint folder."""
+
+    def report_artifact(self, name: str, sweep_dir) -> None:
+        """A finished sweep's gaps.json, report.md and plots/."""
+
     def results(self, results: dict) -> None:
         """A finished job: summary metrics and the per-task evaluation table."""
         self.summary(job_summary(results))
@@ -176,12 +195,36 @@ class NullTracker:
         pass
 
 
+def group_name(group: str | os.PathLike | None, job_dir) -> str:
+    """A W&B group a person can read: the last two parts of the sweep directory (`quick/2026-12-06_05-40-12`). A
+    job outside that directory (a single run: Hydra's sweep.dir is then never made) is named after its own folder."""
+    job_dir = Path(job_dir).resolve()
+    if group is not None:
+        g = Path(str(group)).expanduser().resolve()
+        if g.is_dir() or job_dir.is_relative_to(g):
+            return "/".join(g.parts[-2:])
+    return "/".join(job_dir.parts[-2:])
+
+
+def artifact_name(*parts) -> str:
+    """W&B artifact names take letters, digits, '-', '_' and '.'; anything else becomes '-'."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", "-".join(str(p) for p in parts if p is not None)).strip("-")
+
+
+def job_tags(info: dict, suite: str, seed: int) -> list[str]:
+    """The job's tags, so runs can be filtered by each axis of a sweep."""
+    return [f"family:{info.get('family')}", f"pattern:{info.get('pattern')}", f"size:{info.get('size')}",
+            f"suite:{suite}", f"seed:{seed}"]
+
+
 class WandbTracker(NullTracker):
     MODES = ("offline", "online", "disabled")
+    STEP = "train/step"  # the x axis of train/* and val/* curves (a learning-rate grid's runs follow each other)
 
     def __init__(self, *, mode: str = "offline", project: str = "hybrid-eval", entity: str | None = None,
                  group: str | None = None, job_dir: str = ".", run_name: str | None = None,
-                 job_type: str | None = None, run_config: dict | None = None, tags=None, **_):
+                 job_type: str | None = None, run_config: dict | None = None, tags=None, log_checkpoint: bool = False,
+                 charts: dict | None = None, **_):
         if mode not in self.MODES:
             from hybrid_eval.harness.errors import ConfigError
 
@@ -189,8 +232,10 @@ class WandbTracker(NullTracker):
         import wandb
 
         self._wandb = wandb
+        self.log_checkpoint = bool(log_checkpoint)
+        self.charts = {**chart_specs.PRESETS, **(dict(charts) if charts else {})}  # W&B custom chart preset IDs
         os.environ.setdefault("WANDB_SILENT", "true")
-        kwargs = dict(project=project, entity=entity, group=group, name=run_name, job_type=job_type,
+        kwargs = dict(project=project, entity=entity, group=group_name(group, job_dir), name=run_name, job_type=job_type,
                       config=run_config, dir=str(Path(job_dir)), tags=list(tags or []), reinit="finish_previous")
         try:
             self.run = wandb.init(mode=mode, **kwargs)
@@ -199,6 +244,9 @@ class WandbTracker(NullTracker):
                 raise
             log.warning("W&B online init failed (%s); logging offline instead", (str(e).splitlines() or [type(e).__name__])[0])
             self.run = wandb.init(mode="offline", **kwargs)
+        self.run.define_metric(self.STEP)
+        for pattern in ("train/*", "val/*"):
+            self.run.define_metric(pattern, step_metric=self.STEP)
 
     @property
     def run_dir(self) -> Path | None:
@@ -206,7 +254,30 @@ class WandbTracker(NullTracker):
         return Path(self.run.dir).parent if getattr(self.run, "dir", None) else None
 
     def log(self, metrics, step=None):
-        self.run.log(metrics, step=step)
+        self.run.log(metrics if step is None else {**metrics, self.STEP: step}, step=step)
+
+    def tag(self, tags):
+        self.run.tags = tuple(dict.fromkeys([*(self.run.tags or ()), *tags]))
+
+    def job_artifact(self, name, files, checkpoint=None):
+        art = self._wandb.Artifact(artifact_name("results", name), type="results",
+                                   metadata={"checkpoint": checkpoint is not None and self.log_checkpoint})
+        for f in files:
+            if Path(f).is_file():
+                art.add_file(str(f))
+        if checkpoint is not None and self.log_checkpoint and Path(checkpoint).is_dir():
+            art.add_dir(str(checkpoint), name="checkpoint")
+        self.run.log_artifact(art)
+
+    def report_artifact(self, name, sweep_dir):
+        sweep_dir = Path(sweep_dir)
+        art = self._wandb.Artifact(artifact_name("report", name), type="report")
+        for f in ("gaps.json", "report.md"):
+            if (sweep_dir / f).is_file():
+                art.add_file(str(sweep_dir / f))
+        if (sweep_dir / "plots").is_dir():
+            art.add_dir(str(sweep_dir / "plots"), name="plots")
+        self.run.log_artifact(art)
 
     def summary(self, metrics):
         for k, v in metrics.items():
@@ -241,6 +312,15 @@ class WandbTracker(NullTracker):
             media[f"difficulty/{task}"] = wandb.plot.line_series(
                 xs=xs, ys=ys, keys=list(d["scores"]), title=f"{task}: accuracy vs {d['knob']}",
                 xname=d["knob"] if numeric else f"{d['knob']} (level)")
+        # custom charts from tables (report/charts.py): error bars and bands, redrawn by W&B from the table
+        gap_rows_ = chart_specs.gap_chart_rows(gap_rows(gaps), GAP_COLUMNS)
+        media["charts/gap_ci"] = wandb.plot_table(
+            self.charts["gap"], wandb.Table(columns=chart_specs.GAP_COLUMNS, data=gap_rows_), chart_specs.GAP_FIELDS,
+            {"title": f"gap to {gaps['baseline']} by category, 95% interval"})
+        for task, d in (gaps.get("difficulty") or {}).items():
+            media[f"charts/difficulty/{task}"] = wandb.plot_table(
+                self.charts["difficulty"], wandb.Table(columns=chart_specs.BAND_COLUMNS, data=chart_specs.band_rows(d)),
+                chart_specs.BAND_FIELDS, {"title": f"{task}: accuracy vs {d['knob']}, 95% band", "x_title": d["knob"]})
         for key, path in figures.items():
             media[f"plots/{key}"] = wandb.Image(str(path))
         self.run.log(media)
@@ -281,6 +361,21 @@ def sweep_group(sweep_dir, cfg) -> str:
     return str(sweep_dir)
 
 
+def _sweep_suite(sweep_dir, gaps: dict) -> str | None:
+    """The suite name the sweep's results.json files give (an inline suite's is derived from its tasks), if one."""
+    import json
+
+    names = set()
+    for job in gaps.get("scores", {}).values():
+        path = Path(sweep_dir) / str(job.get("dir", "")) / "results.json"
+        try:
+            names.add(json.loads(path.read_text()).get("suite"))
+        except (OSError, ValueError):
+            continue
+    names.discard(None)
+    return names.pop() if len(names) == 1 else None
+
+
 def log_report(sweep_dir, gaps: dict, figures: dict, cfg=None, group: str | None = None) -> Path | None:
     """Log the sweep's report as a W&B run of job_type "report" in the sweep's group, with the sweep's
     logger settings (`cfg` is the sweep config; default: SWEEP_DIR/multirun.yaml). Returns the run's folder,
@@ -299,14 +394,18 @@ def log_report(sweep_dir, gaps: dict, figures: dict, cfg=None, group: str | None
     cls = get_class(target)
     if not issubclass(cls, WandbTracker):
         return None
-    kwargs = {k: v for k in ("mode", "project", "entity") if (v := _select(cfg, f"logger.{k}")) is not None}
-    tags = ["report"] + [t for t in (_select(cfg, "logger.tags") or []) if isinstance(t, str) and "${" not in t]
+    from hybrid_eval.harness.provenance import provenance
+
+    kwargs = {k: v for k in ("mode", "project", "entity", "charts") if (v := _select(cfg, f"logger.{k}")) is not None}
+    suite = _sweep_suite(sweep_dir, gaps) or _select(cfg, "suite.name") or "sweep"
+    tags = ["report", f"suite:{suite}"] + [t for t in (_select(cfg, "logger.tags") or []) if isinstance(t, str) and "${" not in t]
     tracker = cls(**kwargs, group=group or sweep_group(sweep_dir, cfg), job_dir=str(sweep_dir), run_name="report",
-                  job_type="report", tags=tags,
+                  job_type="report", tags=list(dict.fromkeys(tags)),
                   run_config={"sweep_dir": str(sweep_dir), "baseline": gaps["baseline"], "jobs": list(gaps["scores"]),
-                              "missing": gaps.get("missing", [])})
+                              "missing": gaps.get("missing", []), "suite": suite, "provenance": provenance()})
     try:
         tracker.report(gaps, figures)
+        tracker.report_artifact(suite, sweep_dir)
     finally:
         tracker.finish()
     return tracker.run_dir

@@ -3,7 +3,7 @@
 A tiny qwen3_next probe is trained for a few steps (so its outputs differ between examples), saved with its
 probe tokenizer, and evaluated twice on the `quick` suite's test examples: by `harness.evaluate.scoring` and by
 lm-eval's own `simple_evaluate` (model "hf") on the tasks `harness.evaluate.lm_eval_export` wrote. The multi-turn task
-(fact_recall) is compared on its final scored turn, the turn the export keeps.
+(fact_recall) is one doc per scored turn, compared turn by turn and scored per example.
 """
 from __future__ import annotations
 
@@ -80,11 +80,11 @@ def test_export_holds_exactly_the_harness_test_examples(setup):
     for task in setup.suite.tasks:
         docs = read_docs(setup, task.alias)
         gold = setup.data[task.alias]["test"]
-        assert [d["id"] for d in docs] == [e["id"] for e in gold]
-        assert [example_hash(json.loads(d["example"])) for d in docs] == [example_hash(e) for e in gold]
-        assert [d["turn"] for d in docs] == [e["scored_turns"][-1] for e in gold]
-    assert setup.manifest["tasks"]["hybrid_eval_quick_fact_recall"]["flattened"] is True
-    assert setup.manifest["tasks"]["hybrid_eval_quick_mqar"]["flattened"] is False
+        assert [d["id"] for d in docs] == [e["id"] for e in gold for _ in e["scored_turns"]]
+        assert [example_hash(json.loads(d["example"])) for d in docs] == [example_hash(e) for e in gold for _ in e["scored_turns"]]
+        assert [d["turn"] for d in docs] == [t for e in gold for t in e["scored_turns"]]
+    assert setup.manifest["tasks"]["hybrid_eval_quick_fact_recall"]["multi_turn"] is True
+    assert setup.manifest["tasks"]["hybrid_eval_quick_mqar"]["multi_turn"] is False
 
 
 @pytest.mark.parametrize("add_bos_token", [None, False])  # None: lm-eval's default; the probe tokenizer adds no BOS
@@ -94,7 +94,9 @@ def test_lm_eval_sees_the_harness_prompt_ids(setup, add_bos_token):
     extra = {} if add_bos_token is None else {"add_bos_token": add_bos_token}
     lm = HFLM(pretrained=str(setup.ckpt), tokenizer=str(setup.ckpt), dtype="float32", device="cpu", batch_size=1, **extra)
     for task in setup.suite.tasks:
-        for doc, ex in zip(read_docs(setup, task.alias), setup.data[task.alias]["test"]):
+        examples = {e["id"]: e for e in setup.data[task.alias]["test"]}
+        for doc in read_docs(setup, task.alias):
+            ex = examples[doc["id"]]
             ids, _ = lm.tok_batch_encode([doc["prompt"]])
             assert ids[0].tolist() == chat_ids(setup.tokenizer, ex["messages"][:doc["turn"]], add_generation_prompt=True)
 
@@ -105,16 +107,11 @@ def test_lm_eval_scores_equal_harness_scores(setup):
     tasks = {t.alias: t for t in setup.suite.tasks}
     records = evaluate(setup.model, setup.tokenizer, tasks, {k: v["test"] for k, v in setup.data.items()},
                        eval_config(batch_size=EVAL_BATCH))
-    harness = {}  # (alias, id) -> (output, score) of the exported turn
-    for r in records:
-        ex = next(e for e in setup.data[r["task"]]["test"] if e["id"] == r["id"])
-        if len(ex["scored_turns"]) == 1:
-            harness[r["task"], r["id"]] = (r["outputs"][0], r["score"])
-        else:  # the harness's output and score for the final scored turn (teacher-forced, gold history)
-            harness[r["task"], r["id"]] = (r["outputs"][-1], tasks[r["task"]].score_turn(ex, ex["scored_turns"][-1], r["outputs"][-1]))
+    harness = {(r["task"], r["id"]): r for r in records}
     # the probe must answer differently across examples, or equal scores would prove little
-    assert len({out for out, _ in harness.values()}) > 5
-    assert len({score for _, score in harness.values()}) > 1
+    assert len({o for r in records for o in r["outputs"]}) > 5
+    assert len({r["score"] for r in records}) > 1
+    assert len({r["score"] for r in records if r["task"] == "fact_recall"} - {0.0, 1.0}) > 0  # some turns right, some not
 
     results = lm_eval.simple_evaluate(
         model="hf", model_args=f"pretrained={setup.ckpt},tokenizer={setup.ckpt},dtype=float32,add_bos_token=False",
@@ -125,12 +122,15 @@ def test_lm_eval_scores_equal_harness_scores(setup):
     for alias in tasks:
         name = f"hybrid_eval_quick_{alias}"
         samples = results["samples"][name]
-        assert len(samples) == SIZES["test"]
-        for s in samples:
-            out, score = harness[alias, s["doc"]["id"]]
-            assert s["filtered_resps"][0].strip() == out, (alias, s["doc"]["id"])
-            assert s["score"] == score, (alias, s["doc"]["id"])
-        mean = sum(harness[alias, s["doc"]["id"]][1] for s in samples) / len(samples)
+        assert len(samples) == sum(len(e["scored_turns"]) for e in setup.data[alias]["test"])
+        for s in samples:  # each doc is one scored turn: the harness's output of that turn, and its turn score
+            h = harness[alias, s["doc"]["id"]]
+            k = json.loads(s["doc"]["example"])["scored_turns"].index(s["doc"]["turn"])
+            assert s["filtered_resps"][0].strip() == h["outputs"][k], (alias, s["doc"]["id"], k)
+            assert s["turn_score"] == h["turn_scores"][k], (alias, s["doc"]["id"], k)
+        ids = {s["doc"]["id"] for s in samples}
+        assert len(ids) == SIZES["test"]
+        mean = sum(harness[alias, i]["score"] for i in ids) / len(ids)  # per example, however many turns
         assert results["results"][name]["score,none"] == pytest.approx(mean, abs=0, rel=1e-12)
         task_means.append(mean)
     assert results["results"]["hybrid_eval_quick"]["score,none"] == pytest.approx(sum(task_means) / len(task_means), rel=1e-12)

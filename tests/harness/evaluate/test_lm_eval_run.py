@@ -99,12 +99,14 @@ def test_lm_eval_scores_in_results_equal_the_harness_scores(sweep):
     assert res["tasks"][ONE]["ci95"] == res["tasks"]["one_fact_qa"]["ci95"]
     assert res["tasks"][ONE]["category"] == CATEGORY and res["tasks"][ONE]["chance"] == res["tasks"]["one_fact_qa"]["chance"]
 
-    # fact_recall is exported as its final scored turn (gold history): the harness's last-turn answer and score
+    # fact_recall is exported as one doc per scored turn (gold history) and scored per example: the harness's answers
     h_recall, lm_recall = by_id(samples, "fact_recall"), by_id(samples, RECALL)
     assert sorted(lm_recall) == sorted(h_recall)
     for i, h in h_recall.items():
-        assert lm_recall[i]["outputs"] == [h["outputs"][-1]] and lm_recall[i]["score"] == h["turn_scores"][-1], i
-    assert res["tasks"][RECALL]["score"] == pytest.approx(sum(h["turn_scores"][-1] for h in h_recall.values()) / 12, abs=1e-12)
+        assert len(h["outputs"]) == 2
+        assert (lm_recall[i]["prompt_hash"], lm_recall[i]["outputs"], lm_recall[i]["turn_scores"], lm_recall[i]["score"]) == \
+            (h["prompt_hash"], h["outputs"], h["turn_scores"], h["score"]), i
+    assert res["tasks"][RECALL]["score"] == res["tasks"]["fact_recall"]["score"]
 
     info = res["lm_eval"]
     assert info["version"] == lm_eval.__version__ and info["max_length"] == 8192 and info["batch_size"] == 64

@@ -11,10 +11,10 @@ import pytest
 from tests.harness.fake_sweep import paired, task, write_job
 from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import OmegaConf
-from tests.harness.wandb_records import read_run
+from tests.harness.wandb_records import md5_b64, read_run, table
 
 from hybrid_eval.harness.analysis.learned import unlearned_reason
-from hybrid_eval.harness.report import markdown as report
+from hybrid_eval.harness.report import charts, markdown as report
 from hybrid_eval.harness.report.callback import GapReport
 from tests.conftest import ROOT
 
@@ -89,7 +89,22 @@ def test_jobs_and_the_report_run_share_the_sweep_group(seed_sweep):
     sweep, _ = seed_sweep
     (report_run,) = (sweep / "wandb").glob("offline-run-*")
     r = read_run(report_run)
-    assert r["run"]["job_type"] == "report" and r["run"]["group"] == str(sweep)
+    group = "/".join(sweep.parts[-2:])  # <tmp>/sweep: the sweep directory's last two parts
+    assert r["run"]["job_type"] == "report" and r["run"]["group"] == group
+    # the sweep as a team sees it: custom charts with error bars and bands, the report artifact, provenance
+    assert r["config"]["_wandb/visualize/charts/gap_ci"]["panel_config"]["panelDefId"] == charts.PRESETS["gap"]
+    band = r["config"]["_wandb/visualize/charts/difficulty/one_fact_qa"]["panel_config"]
+    assert band["panelDefId"] == charts.PRESETS["difficulty"] and band["stringSettings"]["x_title"] == "n_facts"
+    line = table(report_run, r["summary"], "charts/difficulty/one_fact_qa_table")
+    d = json.loads((sweep / "gaps.json").read_text())["difficulty"]["one_fact_qa"]
+    assert {(row[0], row[1]): row[2:] for row in line["data"]} == {
+        (v, x): [pytest.approx(m), pytest.approx(lo), pytest.approx(hi)] for v, s in d["scores"].items()
+        for x, m, lo, hi in zip(d["values"], s["mean"], s["lo"], s["hi"]) if m is not None}
+    (art,) = [a for a in r["artifacts"] if a["type"] == "report"]
+    assert art["entries"]["gaps.json"]["digest"] == md5_b64(sweep / "gaps.json")
+    assert art["entries"]["report.md"]["digest"] == md5_b64(sweep / "report.md")
+    assert "plots/gap_heatmap.png" in art["entries"]
+    assert r["config"]["provenance"]["packages"]["hybrid-eval"] and "suite:ofq1+ofq2+fact_recall" in r["run"]["tags"]
     g = json.loads((sweep / "gaps.json").read_text())
     assert {k for k in r["summary"] if k.startswith("gap_mean/")} == {
         f"gap_mean/qwen3_next:L:tiny/{c}" for c in g["seeds"]["qwen3_next:L:tiny"]["gaps"]["categories"]}
@@ -97,8 +112,16 @@ def test_jobs_and_the_report_run_share_the_sweep_group(seed_sweep):
         (run_dir,) = (job / "wandb").glob("offline-run-*")
         res = json.loads((job / "results.json").read_text())
         jr = read_run(run_dir)
-        assert jr["run"]["group"] == str(sweep) and jr["run"]["job_type"] == res["model"]["pattern"]
+        assert jr["run"]["group"] == group and jr["run"]["job_type"] == res["model"]["pattern"]
         assert jr["summary"]["eval/ofq2"] == pytest.approx(res["tasks"]["ofq2"]["score"])
+        assert res["suite"] == "ofq1+ofq2+fact_recall"  # an inline suite is not called `smoke`
+        assert {f"family:qwen3_next", f"pattern:{res['model']['pattern']}", "size:tiny", "suite:ofq1+ofq2+fact_recall",
+                f"seed:{res['seed']}"} <= set(jr["run"]["tags"])
+        assert jr["config"]["provenance"] == res["provenance"] and res["provenance"]["packages"]["torch"]
+        assert jr["metrics"]["train/*"] == "train/step"
+        (art,) = [a for a in jr["artifacts"] if a["type"] == "results"]
+        assert set(art["entries"]) == {"results.json", "samples.jsonl"}  # no checkpoint by default
+        assert art["entries"]["results.json"]["digest"] == md5_b64(job / "results.json")
 
 
 @pytest.mark.slow

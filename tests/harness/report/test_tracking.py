@@ -9,9 +9,10 @@ import pytest
 import wandb
 from tests.harness.fake_sweep import paired, task, write_job, write_multirun_yaml
 from hydra.utils import instantiate
-from tests.harness.wandb_records import read_run, table
+from tests.harness.wandb_records import md5_b64, read_run, table
 
-from hybrid_eval.harness.report import markdown as report, tracking
+from hybrid_eval.harness.provenance import provenance
+from hybrid_eval.harness.report import charts, markdown as report, tracking
 from tests.conftest import compose_config
 
 
@@ -25,7 +26,7 @@ def job_results(tmp_path, did_not_train=None):
 
 def test_job_run_has_the_summary_metrics_and_the_task_table(tmp_path):
     res = job_results(tmp_path)
-    t = tracking.WandbTracker(mode="offline", project="hybrid-eval", group="outputs/quick/sweep-1", job_dir=str(tmp_path),
+    t = tracking.WandbTracker(mode="offline", project="hybrid-eval", group=str(tmp_path.parent), job_dir=str(tmp_path),
                               run_name="qwen3_next:L:tiny:seed0", job_type="L", run_config={"seed": 0, "model": {"pattern": "L"}})
     for step, loss in res["train"]["loss_curve"]:
         t.log({"train/loss": loss, "train/lr": 1e-3}, step=step)
@@ -34,7 +35,7 @@ def test_job_run_has_the_summary_metrics_and_the_task_table(tmp_path):
     run_dir = t.run_dir
     assert run_dir.name.startswith("offline-run-") and run_dir.parent == tmp_path / "wandb"
     run = read_run(run_dir)
-    assert run["run"]["group"] == "outputs/quick/sweep-1" and run["run"]["job_type"] == "L"
+    assert run["run"]["group"] == "/".join(tmp_path.parent.parts[-2:]) and run["run"]["job_type"] == "L"
     assert run["config"]["seed"] == 0 and run["config"]["model"] == {"pattern": "L"}
     s = run["summary"]
     assert s["eval/mqar"] == pytest.approx(0.9 * 40 / 40 - 10 / 40, abs=0.1) and s["eval/mqar"] == res["tasks"]["mqar"]["score"]
@@ -71,7 +72,8 @@ def test_report_run_has_the_gap_table_charts_and_figures(tmp_path):
     run_dir = tracking.log_report(tmp_path, gaps, figs)  # the logger settings of multirun.yaml
     assert run_dir.parent == tmp_path / "wandb"
     run = read_run(run_dir)
-    assert run["run"]["job_type"] == "report" and run["run"]["group"] == str(tmp_path) and run["run"]["name"] == "report"
+    assert run["run"]["job_type"] == "report" and run["run"]["group"] == "/".join(tmp_path.parts[-2:])
+    assert run["run"]["name"] == "report"
     s = run["summary"]
     assert s["gap/qwen3_next:L:tiny:seed0/reasoning"] == pytest.approx(0.1)  # 20 points on fc2, 0 on fc4
     assert s["gap/qwen3_next:L:tiny:seed0/short"] == 0
@@ -166,3 +168,106 @@ def test_job_run_has_the_learning_rate_grid_table(tmp_path):
     assert tab["data"] == [[1e-7, False, 0.0, 4.92, 4.91, 4.95, 2.0, True, False, 0.75, 0.0, 0.0],
                            [3e-3, True, 0.8, 3.48, 0.35, 0.5, 2.0, False, True, 0.78, 0.6, 1.0]]
     assert tracking.lr_grid_rows(job_results(tmp_path / "nogrid"))[1] == []  # no grid, no table
+
+
+def test_a_group_name_a_person_can_read(tmp_path):
+    """The sweep directory's last two parts for its jobs and its report; a single run's own folder otherwise."""
+    sweep = tmp_path / "quick" / "2026-12-06_05-40-12"
+    (sweep / "model.pattern=L").mkdir(parents=True)
+    assert tracking.group_name(sweep, sweep / "model.pattern=L") == "quick/2026-12-06_05-40-12"
+    assert tracking.group_name(str(sweep), sweep) == "quick/2026-12-06_05-40-12"
+    single = tmp_path / "outputs" / "quick" / "2026-12-06_06-00-00"
+    single.mkdir(parents=True)
+    assert tracking.group_name(tmp_path / "outputs" / "quick" / "never-made", single) == "quick/2026-12-06_06-00-00"
+    assert tracking.group_name(None, single) == "quick/2026-12-06_06-00-00"
+
+
+def test_job_run_has_tags_provenance_step_axis_and_the_results_artifact(tmp_path):
+    res = job_results(tmp_path)
+    job = next(tmp_path.glob("model.pattern=L*"))
+    (job / "checkpoint").mkdir()
+    (job / "checkpoint" / "config.json").write_text("{}")
+    prov = provenance("cpu")
+    for log_checkpoint in (False, True):
+        t = tracking.WandbTracker(mode="offline", job_dir=str(job / f"ck{log_checkpoint}"), run_name="x", job_type="L",
+                                  run_config={"seed": 0, "provenance": prov}, log_checkpoint=log_checkpoint)
+        t.tag(tracking.job_tags(res["model"], "quick", 0))
+        for step in (10, 20):
+            t.log({"train/loss": 1.0 / step}, step=step)
+        t.log({"val/accuracy": 0.5}, step=20)
+        t.results(res)
+        t.job_artifact("qwen3_next:L:tiny:quick:seed0", [job / "results.json", job / "samples.jsonl"], job / "checkpoint")
+        t.finish()
+        run = read_run(t.run_dir)
+        assert {"family:qwen3_next", "pattern:L", "size:tiny", "suite:quick", "seed:0"} <= set(run["run"]["tags"])
+        p = run["config"]["provenance"]
+        assert p["packages"]["torch"] == torch_version() and p["hardware"]["device"] == "cpu"
+        assert p["git"] is None or (len(p["git"]["commit"]) == 40 and isinstance(p["git"]["dirty"], bool))
+        assert run["metrics"]["val/*"] == run["metrics"]["train/*"] == "train/step"
+        assert [h["train/step"] for h in run["history"] if "val/accuracy" in h] == [20]
+        (art,) = [a for a in run["artifacts"] if a["type"] != "run_table"]  # W&B stores each logged table as one too
+        assert art["name"] == "results-qwen3_next-L-tiny-quick-seed0" and art["type"] == "results"
+        files = {"results.json", "samples.jsonl"} | ({"checkpoint/config.json"} if log_checkpoint else set())
+        assert set(art["entries"]) == files and art["metadata"]["checkpoint"] is log_checkpoint
+        for f in ("results.json", "samples.jsonl"):
+            assert art["entries"][f]["digest"] == md5_b64(job / f)
+
+
+def torch_version():
+    import torch
+
+    return torch.__version__
+
+
+def test_report_run_has_the_custom_charts_and_the_report_artifact(tmp_path):
+    """Gap by category with 95% error bars and accuracy vs hops with 95% bands, as custom charts of logged tables;
+    the sweep's gaps.json, report.md and plots as one artifact; provenance in the config."""
+    for seed in (0,):
+        b, v = paired(60, 0.9, 0.2, seed)
+        write_job(tmp_path, "F", seed, {"fc2": task("fact_chain", "reasoning", b, hops=2),
+                                        "fc4": task("fact_chain", "reasoning", b, hops=4),
+                                        "one_fact_qa": task("one_fact_qa", "short", np.ones(30))})
+        write_job(tmp_path, "L", seed, {"fc2": task("fact_chain", "reasoning", v, hops=2),
+                                        "fc4": task("fact_chain", "reasoning", b, hops=4),
+                                        "one_fact_qa": task("one_fact_qa", "short", np.ones(30))})
+    write_multirun_yaml(tmp_path, "F,L", "0")
+    path, gaps, figs = report.build(tmp_path)
+    run_dir = tracking.log_report(tmp_path, gaps, figs)
+    run = read_run(run_dir)
+    assert run["config"]["provenance"]["packages"]["transformers"] and "report" in run["run"]["tags"]
+    viz = run["config"]["_wandb/visualize/charts/gap_ci"]["panel_config"]
+    assert viz["panelDefId"] == charts.PRESETS["gap"]
+    assert viz["fieldSettings"] == charts.GAP_FIELDS
+    tab = table(run_dir, run["summary"], "charts/gap_ci_table")
+    assert tab["columns"] == charts.GAP_COLUMNS
+    v = gaps["variants"]["qwen3_next:L:tiny"]
+    rows = {r[0]: r for r in tab["data"]}
+    g = v["categories"]["reasoning"]
+    assert rows["qwen3_next:L:tiny · reasoning"][1:] == ["reasoning", pytest.approx(g["gap"]), pytest.approx(g["ci95"][0]),
+                                                         pytest.approx(g["ci95"][1])]
+    assert g["ci95"][0] < g["gap"] < g["ci95"][1]  # a real error bar
+    band = run["config"]["_wandb/visualize/charts/difficulty/fact_chain"]["panel_config"]
+    assert band["panelDefId"] == charts.PRESETS["difficulty"] and band["fieldSettings"] == charts.BAND_FIELDS
+    assert band["stringSettings"]["x_title"] == "hops"
+    line = table(run_dir, run["summary"], "charts/difficulty/fact_chain_table")
+    d = gaps["difficulty"]["fact_chain"]
+    assert line["columns"] == charts.BAND_COLUMNS
+    assert line["data"] == [[var, h, pytest.approx(m), pytest.approx(lo), pytest.approx(hi)] for var, s in d["scores"].items()
+                            for h, m, lo, hi in zip(d["values"], s["mean"], s["lo"], s["hi"])]
+    assert all(lo < m < hi for _, _, m, lo, hi in line["data"] if 0 < m < 1)
+    (art,) = [a for a in run["artifacts"] if a["type"] != "run_table"]
+    assert art["type"] == "report" and art["name"] == "report-constructed"  # the suite results.json names
+    assert {"gaps.json", "report.md"} <= set(art["entries"]) and art["entries"]["report.md"]["digest"] == md5_b64(path)
+    assert {f"plots/{p.name}" for p in (tmp_path / "plots").glob("*.png")} == {e for e in art["entries"] if e.startswith("plots/")}
+
+
+def test_the_chart_specs_read_the_fields_the_runs_log(tmp_path):
+    """Every ${field:...} of a spec is a field the tracker maps to a column; the CLI writes both specs as JSON."""
+    import json
+    import re
+
+    assert charts.main([str(tmp_path)]) == 0
+    for name, fields in (("gap_ci.vg.json", charts.GAP_FIELDS), ("accuracy_band.vg.json", charts.BAND_FIELDS)):
+        text = (tmp_path / name).read_text()
+        assert json.loads(text)["$schema"].endswith("vega/v5.json")
+        assert set(re.findall(r"\$\{field:(\w+)\}", text)) == set(fields)
