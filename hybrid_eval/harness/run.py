@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from transformers import AutoTokenizer
 
 from hybrid_eval import kernels
 from hybrid_eval import models
@@ -21,6 +22,7 @@ from hybrid_eval.harness.analysis import stats
 from hybrid_eval.harness import store
 from hybrid_eval.harness.errors import ConfigError
 from hybrid_eval.harness.evaluate import lm_eval_run
+from hybrid_eval.harness.evaluate.endpoint_scoring import run_endpoint
 from hybrid_eval.harness.progress import progress
 from hybrid_eval.harness.threads import choose_threads
 from hybrid_eval.harness.train.lr_grid import check_lr_grid
@@ -119,6 +121,13 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
     check_lr_grid(cfg.train)  # so does a bad train.lr_grid
     check_train_config(cfg.train)  # and a bad train.max_seconds or train.val_every
     pretrained = models.is_pretrained(cfg.model)
+    endpoint = models.is_endpoint(cfg.model)  # model=endpoint: asked over HTTP (harness/evaluate/endpoint_scoring.py)
+    if endpoint and cfg.model.get("baseline_name") is not None:  # the named baseline first, into <job>/baseline/
+        m = cfg.model
+        run_job(OmegaConf.merge(cfg, {"model": {
+            "name": m.baseline_name, "base_url": m.get("baseline_base_url") or m.base_url,
+            "api_key_env": m.get("baseline_api_key_env") or m.get("api_key_env"), "baseline_name": None}}),
+            job_dir / store.BASELINE_DIR)
     if pretrained and cfg.model.get("baseline_path") is not None:  # the named baseline first, into <job>/baseline/
         run_job(OmegaConf.merge(cfg, {"model": {"path": cfg.model.baseline_path, "baseline_path": None}}),
                 job_dir / store.BASELINE_DIR)
@@ -131,7 +140,13 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
              " / ".join(f"{n} {split}" for split, n in sizes.items()))
     data = {t.alias: load_splits(t, sizes, seed=cfg.suite.seed, cache_dir=cfg.cache_dir) for t in suite.tasks}
     log.info("suite %s: data ready in %.0f s", suite.name, time.time() - t_data)
-    if pretrained:  # evaluated as is, with its own tokenizer
+    if endpoint:  # no weights here; a local tokenizer (optional) only counts answer budgets
+        from hybrid_eval.models.endpoint import info as endpoint_info
+
+        model, info = None, endpoint_info(cfg.model)
+        tokenizer = (AutoTokenizer.from_pretrained(str(cfg.model.tokenizer), local_files_only=True)
+                     if cfg.model.get("tokenizer") else None)
+    elif pretrained:  # evaluated as is, with its own tokenizer
         model, tokenizer, info = models.load_pretrained(cfg.model)
     else:
         tokenizer = suite_tokenizer(suite, data)
@@ -142,8 +157,8 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
                            run_config=OmegaConf.to_container(cfg, resolve=True))
     ckpt = job_dir / CHECKPOINT
     try:
-        if pretrained:
-            train_summary = {"pretrained": info["path"], **dict.fromkeys(
+        if pretrained or endpoint:
+            train_summary = {("endpoint" if endpoint else "pretrained"): info.get("base_url", info.get("path")), **dict.fromkeys(
                 ("steps", "warmup_steps", "batch_size", "tokens", "initial_loss", "final_loss", "seconds"))}
             validation = None
         else:  # once at train.lr, or once per rate of train.lr_grid keeping the best on validation; reuses ckpt
@@ -152,7 +167,8 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
             model, train_summary, validation = train_probe(
                 model, tokenizer, {k: v["train"] for k, v in data.items()}, cfg.train, seed=cfg.seed, device=device,
                 ckpt=ckpt, validate=validate, log=tracker.log, progress=progress, name=name)
-        model.to(device).eval()
+        if model is not None:
+            model.to(device).eval()
         verdict = {}
         if validation is not None:  # scored on the validation split (harness/train/protocol.py)
             flag, reason = did_not_train(train_summary["initial_loss"], train_summary["final_loss"], validation,
@@ -161,13 +177,23 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
         t_eval = time.time()
         log.info("%s: evaluating %d test examples (%s)", name, sum(len(v["test"]) for v in data.values()),
                  ", ".join(f"{k} {len(v['test'])}" for k, v in data.items()))
-        records = evaluate(model, tokenizer, {t.alias: t for t in suite.tasks}, {k: v["test"] for k, v in data.items()},
-                           cfg.eval, progress_factory=progress)
+        endpoint_info = None
+        if endpoint:
+            records, budgets, endpoint_info = run_endpoint(cfg.model, {t.alias: t for t in suite.tasks},
+                                                           {k: v["test"] for k, v in data.items()}, cfg.eval, tokenizer,
+                                                           progress_factory=progress)
+        else:
+            records = evaluate(model, tokenizer, {t.alias: t for t in suite.tasks},
+                               {k: v["test"] for k, v in data.items()}, cfg.eval, progress_factory=progress)
+            budgets = answer_budgets(tokenizer, {k: v["test"] for k, v in data.items()}, cfg.eval.max_new_tokens)
         eval_seconds = time.time() - t_eval
         log.info("%s: evaluated in %.0f s", name, eval_seconds)
         tasks, categories = summarize(suite, records)
-        for alias, n in answer_budgets(tokenizer, {k: v["test"] for k, v in data.items()}, cfg.eval.max_new_tokens).items():
+        for alias, n in budgets.items():
             tasks[alias]["max_new_tokens"] = n  # as generated (harness/evaluate/scoring.py)
+        if endpoint:  # requests the server rejected: scored 0, counted per task (and in results.json's `endpoint`)
+            for alias in tasks:
+                tasks[alias]["errors"] = sum(1 for r in records if r["task"] == alias and "error" in r)
         lm_eval_info = (lm_eval_run.run(lm_eval_plan, model, tokenizer, cfg, suite, job_dir, data, records, tasks, categories)
                         if lm_eval_plan else None)  # adds lm_eval/<task> records, tasks and the lm_eval category
         results = {
@@ -184,6 +210,7 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
             "threads": torch.get_num_threads(),  # CPU threads (float summation order can depend on it)
             "kernels": {"backend": kernel_backend, "calls": kernel_paths(calls_before)},  # which path ran
             **({"lm_eval": lm_eval_info} if lm_eval_info else {}),
+            **({"endpoint": endpoint_info} if endpoint_info else {}),
             **verdict,
             "complete": True,
         }
