@@ -17,8 +17,8 @@ overlaps network and rendering).
 
 Errors are OpenAI-shaped JSON: 400 for a bad body, a chat template that fails, or a prompt + max_tokens longer
 than `--max-model-len` (default: the config's max_position_embeddings); 401 without the key `--api-key-env`
-names; 404 for another model name. `--fail-first K [--fail-status 500|429|503]` answers the first K requests
-with that status (for testing clients' retries).
+names; 404 for another model name. For testing clients: `--fail-first K [--fail-status 500|429|503]` answers
+the first K requests with that status; `--stop-after N` exits (as a killed server would) after answering N.
 """
 from __future__ import annotations
 
@@ -118,8 +118,9 @@ class ChatModel:
 
 
 def make_server(chat: ChatModel, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None,
-                fail_first: int = 0, fail_status: int = 500, quiet: bool = True) -> ThreadingHTTPServer:
-    state = {"failures_left": int(fail_first), "requests": 0}
+                fail_first: int = 0, fail_status: int = 500, stop_after: int | None = None,
+                quiet: bool = True) -> ThreadingHTTPServer:
+    state = {"failures_left": int(fail_first), "requests": 0, "answered": 0}
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
@@ -178,6 +179,13 @@ def make_server(chat: ChatModel, host: str = "127.0.0.1", port: int = 0, api_key
                 self._send(200, chat.answer(body))
             except BadRequest as e:
                 self._error(e.status, str(e), e.kind)
+                return
+            with lock:
+                state["answered"] += 1
+                last = stop_after is not None and state["answered"] == stop_after
+            if last:  # a server that dies mid-run (--stop-after): the process exits, connections drop
+                self.wfile.flush()
+                os._exit(0)
 
         def log_message(self, fmt, *args):
             if not quiet:
@@ -202,6 +210,7 @@ def main(argv=None) -> None:
     p.add_argument("--api-key-env", default=None, help="require the key held by this environment variable")
     p.add_argument("--fail-first", type=int, default=0, help="answer the first K requests with --fail-status")
     p.add_argument("--fail-status", type=int, default=500)
+    p.add_argument("--stop-after", type=int, default=None, help="exit after answering N requests (to test resuming)")
     p.add_argument("--log", action="store_true", help="log every request line to stderr")
     args = p.parse_args(argv)
     from hybrid_eval.harness.errors import user_errors
@@ -217,7 +226,7 @@ def main(argv=None) -> None:
         print(f"hybrid-eval-serve: error: --api-key-env {args.api_key_env} but that variable is not set", file=sys.stderr)
         raise SystemExit(2)
     server = make_server(chat, args.host, args.port, api_key=key, fail_first=args.fail_first,
-                         fail_status=args.fail_status, quiet=not args.log)
+                         fail_status=args.fail_status, stop_after=args.stop_after, quiet=not args.log)
     host, port = server.server_address[:2]
     print(f"serving {name} on http://{host}:{port}/v1", flush=True)
     try:

@@ -8,7 +8,8 @@ Safe by construction:
 - every request has a hard socket timeout (`timeout_s`); 429, 408, 5xx, timeouts and refused connections are retried
   with exponential backoff (`backoff_s` * 2^attempt, or the server's Retry-After), at most `max_retries` times, and
   then raise EndpointUnavailable (the job stops; the replies so far stay in the cache, so a rerun resumes);
-- any other refusal (400: context too long, a bad chat template; 404: unknown model) and a malformed reply raise
+- 401, 403, 404 (a wrong key, an unknown model) would fail every request alike: EndpointUnavailable at once;
+- any other refusal (400: context too long, a bad chat template; 422) and a malformed reply raise
   RequestRejected with one line: the evaluator records it against that example (scored 0) and goes on;
 - accepted replies are cached on disk (decode/response_cache.py) before they are returned;
 - the API key goes into the Authorization header only: never into the cache, the records, errors or logs.
@@ -25,13 +26,16 @@ import urllib.error
 import urllib.request
 
 from hybrid_eval.harness.decode.response_cache import ResponseCache, request_key
+from hybrid_eval.harness.errors import EndpointError
 
 RETRIED_STATUS = {408, 409, 425, 429}  # plus every 5xx
+FATAL_STATUS = {401: "the API key is missing or wrong", 403: "the API key may not use this model",
+                404: "no such model or route"}  # every request would fail the same way: the job stops
 MAX_ERROR_CHARS = 200
 
 
-class EndpointUnavailable(RuntimeError):
-    """The server did not answer after every retry (or answered 5xx/429 each time)."""
+class EndpointUnavailable(EndpointError):
+    """The server did not answer after every retry (or answered 5xx/429 each time), or refused the key or model."""
 
 
 class RequestRejected(ValueError):
@@ -159,6 +163,9 @@ class ChatClient:
                 return parsed
             except urllib.error.HTTPError as e:
                 message = _error_message(e.read())
+                if e.code in FATAL_STATUS:
+                    raise EndpointUnavailable(f"{self.base_url} ({self.model}): HTTP {e.code}, "
+                                              f"{FATAL_STATUS[e.code]}: {message}") from None
                 if e.code not in RETRIED_STATUS and e.code < 500:
                     raise RequestRejected(f"HTTP {e.code}: {message}") from None
                 last = f"HTTP {e.code}: {message}"

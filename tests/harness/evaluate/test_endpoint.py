@@ -1,0 +1,138 @@
+"""model=endpoint against a real server (`hybrid-eval-serve` on a trained tiny probe, a subprocess on 127.0.0.1):
+the same outputs and scores as the in-process path on the same checkpoint and examples (greedy, exact), in every
+multi-turn mode; a server that dies mid-run loses nothing and the rerun asks only the missing requests; a rerun
+costs zero requests; a rejected request is a scored-0 error record; the API key appears in no file or log."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hybrid_eval.harness.decode.endpoint import ChatClient
+from hybrid_eval.harness.errors import EndpointError
+from hybrid_eval.harness.evaluate.endpoint_scoring import evaluate_endpoint
+from hybrid_eval.harness.evaluate.scoring import evaluate
+from hybrid_eval.harness.run import run_job
+from hybrid_eval.models import load_pretrained
+from hybrid_eval.tasks.data import answer_budgets
+from hybrid_eval.tasks.multi_turn.tool_episode import ToolEpisode
+from tests.harness.serving import Server, config
+
+
+@pytest.fixture(scope="module")
+def server(probe_checkpoint):
+    with Server(probe_checkpoint) as s:
+        yield s
+
+
+def endpoint_job(url, ckpt, cache, *over):
+    return config("model=endpoint", f"model.base_url={url}", "model.name=probe", f"model.tokenizer={ckpt}",
+                  f"model.cache_dir={cache}", "model.backoff_s=0.01", *over)
+
+
+def samples(job_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (job_dir / "samples.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("mode", ["teacher_forced", "interactive"])
+def test_scores_through_the_endpoint_equal_the_in_process_scores(mode, server, probe_checkpoint, tmp_path):
+    local = run_job(config("model=pretrained", f"model.path={probe_checkpoint}", f"eval.multi_turn={mode}"),
+                    tmp_path / "local")
+    remote = run_job(endpoint_job(server.url, probe_checkpoint, tmp_path / "cache", f"eval.multi_turn={mode}"),
+                     tmp_path / "remote")
+    a, b = samples(tmp_path / "local"), samples(tmp_path / "remote")
+    assert [(r["task"], r["id"], r["prompt_hash"]) for r in a] == [(r["task"], r["id"], r["prompt_hash"]) for r in b]
+    assert [r["outputs"] for r in a] == [r["outputs"] for r in b]
+    assert [r["score"] for r in a] == [r["score"] for r in b]
+    assert [r.get("transcript") for r in a] == [r.get("transcript") for r in b]
+    assert any(o for r in a for o in r["outputs"])  # something was generated to compare
+    assert {t: v["score"] for t, v in local["tasks"].items()} == {t: v["score"] for t, v in remote["tasks"].items()}
+    assert {t: v["max_new_tokens"] for t, v in local["tasks"].items()} == {
+        t: v["max_new_tokens"] for t, v in remote["tasks"].items()}
+    ep = remote["endpoint"]
+    n_requests = sum(len(r["golds"]) for r in b)
+    assert ep["errors"] == 0 and ep["sent"] == ep["requests"] == n_requests and ep["cached"] == 0
+    assert ep["usage"]["completion_tokens"] > 0 and 0 < ep["latency_s"]["p50"] <= ep["latency_s"]["p95"]
+    assert remote["model"]["family"] == "endpoint" and remote["model"]["pattern"] == "probe"
+
+
+def test_tool_episodes_interactive_and_in_openai_tool_format(server, probe_checkpoint):
+    """Interactive tool episodes (the model's calls run in the environment, results fed back) give the in-process
+    transcripts; the OpenAI tools/tool_calls format scores what the text format scores (teacher-forced)."""
+    from omegaconf import OmegaConf
+
+    task = ToolEpisode(turns=2, n_accounts=2, n_files=1, n_events=1)
+    examples = {task.name: task.generate(3, seed=0, split="test")}
+    model, tok, _ = load_pretrained(OmegaConf.create({"family": "pretrained", "path": str(probe_checkpoint)}))
+    budgets = answer_budgets(tok, examples, 6)
+    client = ChatClient(server.url, "probe")
+    for mode in ("interactive", "teacher_forced"):
+        cfg = OmegaConf.create({"batch_size": 4, "max_new_tokens": 6, "multi_turn": mode, "max_turns": None})
+        local = evaluate(model, tok, {task.name: task}, examples, cfg)
+        remote = evaluate_endpoint(client, {task.name: task}, examples, cfg, budgets, concurrency=3)
+        assert [r["outputs"] for r in local] == [r["outputs"] for r in remote], mode
+        assert [r.get("transcript") for r in local] == [r.get("transcript") for r in remote], mode
+        tools = evaluate_endpoint(client, {task.name: task}, examples, cfg, budgets, tool_format="openai")
+        assert [r["score"] for r in tools] == [r["score"] for r in local], mode
+        assert [r["final_state_match"] for r in tools] == [r["final_state_match"] for r in local], mode
+
+
+def test_a_server_killed_mid_run_resumes_asking_only_the_missing_requests(probe_checkpoint, tmp_path):
+    cache, job = tmp_path / "cache", tmp_path / "job"
+    over = ("model.concurrency=1", "model.max_retries=1")
+    with Server(probe_checkpoint, "--stop-after", "7") as dying:
+        with pytest.raises(EndpointError, match="after 1 retries"):
+            run_job(endpoint_job(dying.url, probe_checkpoint, cache, *over), job)
+        assert dying.wait_exit() == 0
+    assert not (job / "results.json").exists()  # nothing half-written or mislabelled
+    with Server(probe_checkpoint, port=dying.port) as fresh:  # restarted where it was: the same endpoint
+        resumed = run_job(endpoint_job(fresh.url, probe_checkpoint, cache, *over), job)
+        ep = resumed["endpoint"]
+        assert ep["cached"] == 7 and ep["sent"] == ep["requests"] - 7 and ep["errors"] == 0
+        again = run_job(endpoint_job(fresh.url, probe_checkpoint, cache), tmp_path / "rerun")  # a rerun is free
+    assert again["endpoint"]["sent"] == 0 and again["endpoint"]["cached"] == again["endpoint"]["requests"]
+    assert [r["outputs"] for r in samples(job)] == [r["outputs"] for r in samples(tmp_path / "rerun")]
+
+
+def test_a_rejected_request_is_a_scored_zero_error_record_not_a_crash(probe_checkpoint, tmp_path):
+    """--max-model-len 60: the long mqar prompts are refused (HTTP 400, context too long), the short ones answered."""
+    with Server(probe_checkpoint, "--max-model-len", "60") as short:
+        res = run_job(endpoint_job(short.url, probe_checkpoint, tmp_path / "cache"), tmp_path / "job")
+    recs = samples(tmp_path / "job")
+    bad = [r for r in recs if "error" in r]
+    assert bad and len(bad) < len(recs)
+    assert all("HTTP 400" in r["error"] and "context too long" in r["error"] for r in bad)
+    assert all(r["score"] == 0.0 and set(r["turn_scores"]) == {0.0} for r in bad)
+    assert res["endpoint"]["errors"] == len(bad) == sum(t["errors"] for t in res["tasks"].values())
+    assert res["complete"] and len(recs) == sum(t["n"] for t in res["tasks"].values())
+    assert res["endpoint"]["error_examples"][0]["error"] == bad[0]["error"]
+
+
+def test_the_api_key_is_sent_but_never_written(probe_checkpoint, tmp_path, monkeypatch, capsys, caplog):
+    secret = "sk-test-9f8e7d6c5b4a"
+    monkeypatch.setenv("HE_TEST_KEY", secret)
+    with Server(probe_checkpoint, "--api-key-env", "HE_TEST_KEY") as guarded:
+        res = run_job(endpoint_job(guarded.url, probe_checkpoint, tmp_path / "cache", "model.api_key_env=HE_TEST_KEY"),
+                      tmp_path / "job")
+        assert res["endpoint"]["errors"] == 0 and res["model"]["api_key_env"] == "HE_TEST_KEY"
+        with pytest.raises(EndpointError, match="HTTP 401"):  # the server does check it
+            ChatClient(guarded.url, "probe", max_retries=0).chat([{"role": "user", "content": "hi"}], max_tokens=2)
+    out = capsys.readouterr()
+    written = [p.read_text(errors="replace") for p in tmp_path.rglob("*") if p.is_file()]
+    assert written and not any(secret in text for text in written + [out.out, out.err, caplog.text])
+
+
+def test_seeded_sampling_gives_the_same_pass_k_twice(server, probe_checkpoint):
+    from omegaconf import OmegaConf
+
+    from hybrid_eval.tasks.multi_turn.fact_recall import FactRecall
+
+    task = FactRecall()
+    examples = {task.name: task.generate(2, seed=0, split="test")}
+    cfg = OmegaConf.create({"batch_size": 4, "max_new_tokens": 6, "multi_turn": "interactive", "max_turns": None,
+                            "samples_k": 3, "temperature": 1.5})
+    runs = [evaluate_endpoint(ChatClient(server.url, "probe"), {task.name: task}, examples, cfg, {task.name: 6})
+            for _ in range(2)]
+    assert [r["samples"] for r in runs[0]] == [r["samples"] for r in runs[1]]
+    assert all(len(r["samples"]) == 3 and "pass_hat_k" in r for r in runs[0])
