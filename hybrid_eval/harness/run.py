@@ -167,7 +167,7 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
             model, train_summary, validation = train_probe(
                 model, tokenizer, {k: v["train"] for k, v in data.items()}, cfg.train, seed=cfg.seed, device=device,
                 ckpt=ckpt, validate=validate, log=tracker.log, progress=progress, name=name)
-        if model is not None:
+        if model is not None and len(set(getattr(model, "hf_device_map", {}).values())) <= 1:  # else placed by model.device_map
             model.to(device).eval()
         verdict = {}
         if validation is not None:  # scored on the validation split (harness/train/protocol.py)
