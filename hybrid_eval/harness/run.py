@@ -132,7 +132,7 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
         run_job(OmegaConf.merge(cfg, {"model": {"path": cfg.model.baseline_path, "baseline_path": None}}),
                 job_dir / store.BASELINE_DIR)
     suite = Suite.from_config(cfg.suite)
-    lm_eval_plan = lm_eval_run.plan(cfg.eval, suite)  # eval.lm_eval_tasks checked (registry tasks loaded) before data and training
+    lm_eval_plan = lm_eval_run.plan(cfg.eval, suite, endpoint=cfg.model if endpoint else None)  # eval.lm_eval_tasks checked (registry tasks loaded) before data and training
     # train/validation are generated for pretrained models too: test examples exclude them, so every job shares a test set
     sizes = {"train": cfg.train.n_examples, "validation": cfg.train.n_validation, "test": cfg.eval.n_test}
     t_data = time.time()
@@ -194,7 +194,8 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
         if endpoint:  # requests the server rejected: scored 0, counted per task (and in results.json's `endpoint`)
             for alias in tasks:
                 tasks[alias]["errors"] = sum(1 for r in records if r["task"] == alias and "error" in r)
-        lm_eval_info = (lm_eval_run.run(lm_eval_plan, model, tokenizer, cfg, suite, job_dir, data, records, tasks, categories)
+        lm_eval_info = (lm_eval_run.run(lm_eval_plan, model, tokenizer, cfg, suite, job_dir, data, records, tasks, categories,
+                                        endpoint=cfg.model if endpoint else None)
                         if lm_eval_plan else None)  # adds lm_eval/<task> records, tasks and the lm_eval category
         results = {
             "model": info,

@@ -7,12 +7,15 @@ server for a local checkpoint, decoded by this project's own decoder (docs/endpo
 It serves any checkpoint `model=pretrained` loads (a probe, including all-linear ones that transformers'
 `generate()` cannot decode, or a small pretrained model), so the endpoint path can be checked against the
 in-process one on the same weights, and a probe can be shared over HTTP. Standard library HTTP (no extra
-dependency), one model, one request decoded at a time (requests queue on a lock; the client's concurrency still
+dependency), one model, one request decoded at a time; generation stops at the end-of-sequence token (`stop`
+strings are not applied) (requests queue on a lock; the client's concurrency still
 overlaps network and rendering).
 
     POST /v1/chat/completions   messages, max_tokens (default 16), temperature (0: greedy), seed, tools, stop
                                 ignored; prompts rendered with the checkpoint's chat template; `tools` given and a
                                 reply that parses as `call NAME(...)` of one of them -> `tool_calls`
+    POST /v1/completions        prompt (one string, tokenized as it is), max_tokens, temperature, seed (lm-eval's
+                                `local-completions` on exported harness tasks)
     GET  /v1/models             the served name
 
 Errors are OpenAI-shaped JSON: 400 for a bad body, a chat template that fails, or a prompt + max_tokens longer
@@ -62,16 +65,13 @@ class ChatModel:
         self.stop = {self.tokenizer.eos_token_id}
         self._lock = threading.Lock()
 
-    def answer(self, body) -> dict:
+    def _sampling(self, body) -> tuple[int, float, int | None]:
+        """(max_tokens, temperature, seed) of a request body, checked."""
         if not isinstance(body, dict):
             raise BadRequest(400, "the body must be a JSON object")
         if body.get("model", self.name) != self.name:
             raise BadRequest(404, f"model {body.get('model')!r} is not served here; served: {self.name!r}",
                              "not_found_error")
-        messages = body.get("messages")
-        if (not isinstance(messages, list) or not messages
-                or not all(isinstance(m, dict) and m.get("role") in ROLES for m in messages)):
-            raise BadRequest(400, f"messages must be a non-empty list of {{role, content}} with role in {ROLES}")
         max_tokens = body.get("max_tokens", body.get("max_completion_tokens", 16))
         temperature = body.get("temperature", 1.0)
         seed = body.get("seed")
@@ -81,6 +81,43 @@ class ChatModel:
             raise BadRequest(400, f"temperature={temperature!r}; accepted: a number >= 0")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise BadRequest(400, f"seed={seed!r}; accepted: an integer")
+        return max_tokens, float(temperature), seed
+
+    def _generate(self, ids: list[int], max_tokens: int, temperature: float, seed: int | None) -> tuple[list[int], str]:
+        if self.max_model_len is not None and len(ids) + max_tokens > self.max_model_len:
+            raise BadRequest(400, f"context too long: {len(ids)} prompt tokens + max_tokens {max_tokens} > "
+                                  f"max model length {self.max_model_len}")
+        generator = torch.Generator().manual_seed(seed if seed is not None else int(time.time_ns() % 2 ** 31))
+        with self._lock, torch.no_grad():
+            conv = Conversation(self.model, decode="plain")
+            conv.extend_to(ids)
+            out = conv.generate(max_new_tokens=max_tokens, stop_ids=self.stop, temperature=temperature,
+                                generator=generator)
+        return out, self.tokenizer.decode(out, skip_special_tokens=True).strip()
+
+    def complete(self, body) -> dict:
+        """/v1/completions: the prompt text as it is (no template, no special tokens added)."""
+        max_tokens, temperature, seed = self._sampling(body)
+        prompt = body.get("prompt")
+        if isinstance(prompt, list) and len(prompt) == 1:
+            prompt = prompt[0]
+        if not isinstance(prompt, str) or not prompt:
+            raise BadRequest(400, "prompt must be one non-empty string (one prompt per request)")
+        ids = self.tokenizer.encode(prompt, add_special_tokens=False)
+        out, text = self._generate(ids, max_tokens, temperature, seed)
+        return {"id": f"cmpl-{uuid.uuid4().hex}", "object": "text_completion", "created": int(time.time()),
+                "model": self.name, "choices": [{"index": 0, "text": text, "logprobs": None,
+                                                 "finish_reason": "length" if len(out) >= max_tokens else "stop"}],
+                "usage": {"prompt_tokens": len(ids), "completion_tokens": len(out),
+                          "total_tokens": len(ids) + len(out)}}
+
+    def answer(self, body) -> dict:
+        """/v1/chat/completions."""
+        max_tokens, temperature, seed = self._sampling(body)
+        messages = body.get("messages")
+        if (not isinstance(messages, list) or not messages
+                or not all(isinstance(m, dict) and m.get("role") in ROLES for m in messages)):
+            raise BadRequest(400, f"messages must be a non-empty list of {{role, content}} with role in {ROLES}")
         tools = body.get("tools") or []
         tool_names = {t.get("function", {}).get("name") for t in tools if isinstance(t, dict)}
         history = from_openai(messages)
@@ -90,16 +127,7 @@ class ChatModel:
             ids = chat_ids(self.tokenizer, history, add_generation_prompt=True)
         except Exception as e:  # a template that raises on this conversation: the client's error, not the server's
             raise BadRequest(400, f"chat template failed: {' '.join(str(e).split())[:160]}") from None
-        if self.max_model_len is not None and len(ids) + max_tokens > self.max_model_len:
-            raise BadRequest(400, f"context too long: {len(ids)} prompt tokens + max_tokens {max_tokens} > "
-                                  f"max model length {self.max_model_len}")
-        generator = torch.Generator().manual_seed(seed if seed is not None else int(time.time_ns() % 2 ** 31))
-        with self._lock, torch.no_grad():
-            conv = Conversation(self.model, decode="plain")
-            conv.extend_to(ids)
-            out = conv.generate(max_new_tokens=max_tokens, stop_ids=self.stop, temperature=float(temperature),
-                                generator=generator)
-        text = self.tokenizer.decode(out, skip_special_tokens=True).strip()
+        out, text = self._generate(ids, max_tokens, temperature, seed)
         message, finish = {"role": "assistant", "content": text}, ("length" if len(out) >= max_tokens else "stop")
         if tool_names:
             try:
@@ -167,7 +195,9 @@ def make_server(chat: ChatModel, host: str = "127.0.0.1", port: int = 0, api_key
                     state["failures_left"] -= 1
             if not self._authorized():
                 return
-            if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
+            route = {"/v1/chat/completions": chat.answer, "/chat/completions": chat.answer,
+                     "/v1/completions": chat.complete, "/completions": chat.complete}.get(self.path.rstrip("/"))
+            if route is None:
                 return self._error(404, f"no route {self.path}", "not_found_error")
             if fail:
                 return self._error(fail_status, f"injected failure (--fail-first)", "server_error")
@@ -176,7 +206,7 @@ def make_server(chat: ChatModel, host: str = "127.0.0.1", port: int = 0, api_key
             except ValueError:
                 return self._error(400, "the body is not JSON", "invalid_request_error")
             try:
-                self._send(200, chat.answer(body))
+                self._send(200, route(body))
             except BadRequest as e:
                 self._error(e.status, str(e), e.kind)
                 return

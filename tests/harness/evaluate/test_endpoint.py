@@ -136,3 +136,48 @@ def test_seeded_sampling_gives_the_same_pass_k_twice(server, probe_checkpoint):
             for _ in range(2)]
     assert [r["samples"] for r in runs[0]] == [r["samples"] for r in runs[1]]
     assert all(len(r["samples"]) == 3 and "pass_hat_k" in r for r in runs[0])
+
+
+def include_dir(root: Path) -> Path:
+    """Two lm-eval tasks over local data: `kite_say` (generate_until, exact_match) and `kite_pick` (multiple choice)."""
+    colors = ["red", "blue", "green", "violet"]
+    docs = [{"question": f"tina has the {c} kite . what color is the kite of tina ?", "answer": c, "choices": colors,
+             "gold": k} for k, c in enumerate(colors)]
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "docs.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs))
+    head = f"dataset_path: json\ndataset_kwargs:\n  data_files:\n    test: {root / 'docs.jsonl'}\ntest_split: test\n"
+    metric = "  - metric: {m}\n    aggregation: mean\n    higher_is_better: true\nmetadata:\n  version: 1\n"
+    (root / "say.yaml").write_text(
+        "task: kite_say\n" + head + "output_type: generate_until\ndoc_to_text: '{{question}}'\n"
+        "doc_to_target: '{{answer}}'\ngeneration_kwargs:\n  until: ['<|end|>']\n  max_gen_toks: 4\n"
+        "metric_list:\n" + metric.format(m="exact_match"))
+    (root / "pick.yaml").write_text(
+        "task: kite_pick\n" + head + "output_type: multiple_choice\ndoc_to_text: '{{question}}'\n"
+        "doc_to_choice: '{{choices}}'\ndoc_to_target: '{{gold}}'\nmetric_list:\n" + metric.format(m="acc"))
+    return root
+
+
+def test_lm_eval_tasks_run_against_the_same_endpoint(server, probe_checkpoint, tmp_path):
+    """harness:ALIAS exports go to /v1/completions (local-completions) pre-rendered with model.tokenizer's template
+    and score what the in-process HFLM path scores; a generate_until lm-eval task goes to /v1/chat/completions
+    (local-chat-completions) and lands in results.json and samples.jsonl; a log-likelihood task is refused up front."""
+    inc = include_dir(tmp_path / "include")
+    lm = ["eval.lm_eval_tasks=[harness:one_fact_qa,kite_say]", f"eval.lm_eval_include=[{inc}]"]
+    local = run_job(config("model=pretrained", f"model.path={probe_checkpoint}", *lm), tmp_path / "local")
+    remote = run_job(endpoint_job(server.url, probe_checkpoint, tmp_path / "cache", *lm), tmp_path / "remote")
+    one = "lm_eval/hybrid_eval_quick_one_fact_qa"
+    assert remote["tasks"][one]["score"] == local["tasks"][one]["score"] == local["tasks"]["one_fact_qa"]["score"]
+    by = lambda d, task: [r["score"] for r in samples(d) if r["task"] == task]  # noqa: E731
+    assert by(tmp_path / "remote", one) == by(tmp_path / "local", one) == by(tmp_path / "local", "one_fact_qa")
+    outs = lambda d: [r["outputs"] for r in samples(d) if r["task"] == one]  # noqa: E731
+    assert outs(tmp_path / "remote") == outs(tmp_path / "local") and any(o[0] for o in outs(tmp_path / "local"))
+    assert remote["tasks"]["lm_eval/kite_say"]["n"] == 4 and len(by(tmp_path / "remote", "lm_eval/kite_say")) == 4
+    assert remote["lm_eval"]["model"]["other"] == "local-chat-completions"
+    from hybrid_eval.harness.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="kite_pick.*multiple_choice task; through model=endpoint"):
+        run_job(endpoint_job(server.url, probe_checkpoint, tmp_path / "cache", "eval.lm_eval_tasks=[kite_pick]",
+                             f"eval.lm_eval_include=[{inc}]"), tmp_path / "refused")
+    with pytest.raises(ConfigError, match="set model.tokenizer=DIR"):
+        run_job(endpoint_job(server.url, probe_checkpoint, tmp_path / "cache", "model.tokenizer=null",
+                             "eval.lm_eval_tasks=[harness:one_fact_qa]"), tmp_path / "refused2")
