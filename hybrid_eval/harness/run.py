@@ -141,9 +141,9 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
     data = {t.alias: load_splits(t, sizes, seed=cfg.suite.seed, cache_dir=cfg.cache_dir) for t in suite.tasks}
     log.info("suite %s: data ready in %.0f s", suite.name, time.time() - t_data)
     if endpoint:  # no weights here; a local tokenizer (optional) only counts answer budgets
-        from hybrid_eval.models.endpoint import info as endpoint_info
+        from hybrid_eval.models.endpoint import info as endpoint_card
 
-        model, info = None, endpoint_info(cfg.model)
+        model, info = None, endpoint_card(cfg.model)
         tokenizer = (AutoTokenizer.from_pretrained(str(cfg.model.tokenizer), local_files_only=True)
                      if cfg.model.get("tokenizer") else None)
     elif pretrained:  # evaluated as is, with its own tokenizer

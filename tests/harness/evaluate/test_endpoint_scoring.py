@@ -107,6 +107,11 @@ def test_a_rejected_request_is_a_scored_zero_error_record_not_a_crash(probe_chec
     assert res["endpoint"]["errors"] == len(bad) == sum(t["errors"] for t in res["tasks"].values())
     assert res["complete"] and len(recs) == sum(t["n"] for t in res["tasks"].values())
     assert res["endpoint"]["error_examples"][0]["error"] == bad[0]["error"]
+    from hybrid_eval.harness.report.markdown import build
+
+    path, g, _ = build(tmp_path / "job")  # the report counts them too
+    (errors,) = [s["errors"] for s in g["scores"].values()]
+    assert sum(errors.values()) == len(bad) and "**Endpoint errors**" in path.read_text()
 
 
 def test_the_api_key_is_sent_but_never_written(probe_checkpoint, tmp_path, monkeypatch, capsys, caplog):
@@ -181,3 +186,41 @@ def test_lm_eval_tasks_run_against_the_same_endpoint(server, probe_checkpoint, t
     with pytest.raises(ConfigError, match="set model.tokenizer=DIR"):
         run_job(endpoint_job(server.url, probe_checkpoint, tmp_path / "cache", "model.tokenizer=null",
                              "eval.lm_eval_tasks=[harness:one_fact_qa]"), tmp_path / "refused2")
+
+
+def run_cli(*args, cwd):
+    import os
+    import subprocess
+    import sys
+
+    from tests.harness.serving import ROOT, SMALL
+
+    return subprocess.run([sys.executable, "-m", "hybrid_eval", "~experiment", *SMALL, *args], capture_output=True,
+                          text=True, cwd=cwd, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_cli_pairs_an_endpoint_with_its_named_baseline_endpoint(server, probe_checkpoint, tmp_path):
+    """Two served names (the same weights behind two servers): one command evaluates both on the identical examples,
+    the report pairs them, and every gap is exactly 0."""
+    from hybrid_eval.harness.analysis import gaps
+
+    job = tmp_path / "job"
+    with Server(probe_checkpoint, "--name", "twin") as twin:
+        out = run_cli("model=endpoint", f"model.base_url={server.url}", "model.name=probe",
+                      f"model.baseline_base_url={twin.url}", "model.baseline_name=twin", f"model.tokenizer={probe_checkpoint}",
+                      f"model.cache_dir={tmp_path / 'cache'}", f"hydra.run.dir={job}", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    base = json.loads((job / "baseline" / "results.json").read_text())
+    assert base["model"]["pattern"] == "twin" and base["endpoint"]["base_url"] == twin.url
+    (entry,) = gaps.compute(gaps.load_jobs(job))["variants"].values()
+    assert entry["baseline_job"] == "job/baseline"
+    assert entry["tasks"] and all(t["gap"] == 0 for t in entry["tasks"].values())
+
+
+def test_cli_an_unreachable_server_exits_with_one_line(tmp_path):
+    out = run_cli("model=endpoint", "model.base_url=http://127.0.0.1:9/v1", "model.name=x", "model.max_retries=1",
+                  "model.backoff_s=0.01", f"model.cache_dir={tmp_path / 'cache'}", f"hydra.run.dir={tmp_path / 'job'}",
+                  cwd=tmp_path)
+    assert out.returncode == 2 and not (tmp_path / "job" / "results.json").exists()
+    line = out.stderr.strip().splitlines()[-1]
+    assert line.startswith("hybrid-eval: error: http://127.0.0.1:9/v1 (x): no reply") and "after 1 retries" in line
