@@ -243,14 +243,17 @@ def main(argv=None) -> None:
     p.add_argument("--stop-after", type=int, default=None, help="exit after answering N requests (to test resuming)")
     p.add_argument("--log", action="store_true", help="log every request line to stderr")
     args = p.parse_args(argv)
-    from hybrid_eval.harness.errors import user_errors
+    from hybrid_eval.harness.errors import USER_ERRORS
 
     from hybrid_eval.harness.threads import choose_threads
 
     torch.set_num_threads(choose_threads(args.threads))
-    with user_errors():
-        name = args.name or os.path.basename(os.path.normpath(args.checkpoint))
+    name = args.name or os.path.basename(os.path.normpath(args.checkpoint))
+    try:
         chat = ChatModel(args.checkpoint, name, device=args.device, max_model_len=args.max_model_len, dtype=args.dtype)
+    except USER_ERRORS as e:  # the checkpoint's one line, named as this command's argument
+        print(f"hybrid-eval-serve: error: {str(e).replace('model.path=', 'CHECKPOINT=')}", file=sys.stderr)
+        raise SystemExit(2) from None
     key = os.environ.get(args.api_key_env) if args.api_key_env else None
     if args.api_key_env and not key:
         print(f"hybrid-eval-serve: error: --api-key-env {args.api_key_env} but that variable is not set", file=sys.stderr)
