@@ -21,7 +21,8 @@ overlaps network and rendering).
 Errors are OpenAI-shaped JSON: 400 for a bad body, a chat template that fails, or a prompt + max_tokens longer
 than `--max-model-len` (default: the config's max_position_embeddings); 401 without the key `--api-key-env`
 names; 404 for another model name. For testing clients: `--fail-first K [--fail-status 500|429|503]` answers
-the first K requests with that status; `--stop-after N` exits (as a killed server would) after answering N.
+the first K requests with that status; `--malformed-first K` answers them with HTTP 200 and no choices;
+`--stop-after N` exits (as a killed server would) after answering N.
 """
 from __future__ import annotations
 
@@ -147,8 +148,8 @@ class ChatModel:
 
 def make_server(chat: ChatModel, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None,
                 fail_first: int = 0, fail_status: int = 500, stop_after: int | None = None,
-                quiet: bool = True) -> ThreadingHTTPServer:
-    state = {"failures_left": int(fail_first), "requests": 0, "answered": 0}
+                malformed_first: int = 0, quiet: bool = True) -> ThreadingHTTPServer:
+    state = {"failures_left": int(fail_first), "malformed_left": int(malformed_first), "requests": 0, "answered": 0}
     lock = threading.Lock()
 
     class Handler(BaseHTTPRequestHandler):
@@ -193,6 +194,9 @@ def make_server(chat: ChatModel, host: str = "127.0.0.1", port: int = 0, api_key
                 fail = state["failures_left"] > 0
                 if fail:
                     state["failures_left"] -= 1
+                malformed = not fail and state["malformed_left"] > 0
+                if malformed:
+                    state["malformed_left"] -= 1
             if not self._authorized():
                 return
             route = {"/v1/chat/completions": chat.answer, "/chat/completions": chat.answer,
@@ -200,7 +204,9 @@ def make_server(chat: ChatModel, host: str = "127.0.0.1", port: int = 0, api_key
             if route is None:
                 return self._error(404, f"no route {self.path}", "not_found_error")
             if fail:
-                return self._error(fail_status, f"injected failure (--fail-first)", "server_error")
+                return self._error(fail_status, "injected failure (--fail-first)", "server_error")
+            if malformed:
+                return self._send(200, {"object": "chat.completion", "choices": []})  # --malformed-first
             try:
                 body = json.loads(raw)
             except ValueError:
@@ -240,6 +246,8 @@ def main(argv=None) -> None:
     p.add_argument("--api-key-env", default=None, help="require the key held by this environment variable")
     p.add_argument("--fail-first", type=int, default=0, help="answer the first K requests with --fail-status")
     p.add_argument("--fail-status", type=int, default=500)
+    p.add_argument("--malformed-first", type=int, default=0,
+                   help="answer the first K requests with HTTP 200 and a reply that is not a chat completion")
     p.add_argument("--stop-after", type=int, default=None, help="exit after answering N requests (to test resuming)")
     p.add_argument("--log", action="store_true", help="log every request line to stderr")
     args = p.parse_args(argv)
@@ -259,7 +267,8 @@ def main(argv=None) -> None:
         print(f"hybrid-eval-serve: error: --api-key-env {args.api_key_env} but that variable is not set", file=sys.stderr)
         raise SystemExit(2)
     server = make_server(chat, args.host, args.port, api_key=key, fail_first=args.fail_first,
-                         fail_status=args.fail_status, stop_after=args.stop_after, quiet=not args.log)
+                         fail_status=args.fail_status, stop_after=args.stop_after,
+                         malformed_first=args.malformed_first, quiet=not args.log)
     host, port = server.server_address[:2]
     print(f"serving {name} on http://{host}:{port}/v1", flush=True)
     try:

@@ -18,6 +18,7 @@ token usage and latency (mean, p50, p95 over the requests actually sent) for res
 """
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import threading
@@ -172,7 +173,8 @@ class ChatClient:
                 retry_after = e.headers.get("Retry-After") if e.headers else None
                 if retry_after and retry_after.strip().isdigit():
                     wait = min(float(retry_after), 60.0)
-            except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError) as e:
+            except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError, http.client.HTTPException) as e:
+                # refused, timed out, or cut off mid-reply (a server that died): asked again
                 reason = getattr(e, "reason", e)
                 last = f"no reply ({_one_line(reason) or type(e).__name__})"
             if attempt < self.max_retries:

@@ -71,3 +71,20 @@ def test_a_chat_completion_is_parsed():
                       ' "usage": {"prompt_tokens": 12, "completion_tokens": 1}}')
     assert parse_reply(data) == {"content": "red", "tool_calls": None, "finish_reason": "stop",
                                  "usage": {"prompt_tokens": 12, "completion_tokens": 1}}
+
+
+def test_a_malformed_reply_from_a_real_server_is_an_error_record(probe_checkpoint):
+    """HTTP 200 without choices (--malformed-first 1): that example is an error record scored 0, the rest are answered."""
+    from omegaconf import OmegaConf
+
+    from hybrid_eval.harness.evaluate.endpoint_scoring import evaluate_endpoint
+    from hybrid_eval.tasks.short.one_fact_qa import OneFactQA
+
+    task = OneFactQA()
+    examples = {task.name: task.generate(3, seed=0, split="test")}
+    cfg = OmegaConf.create({"batch_size": 4, "max_new_tokens": 4, "multi_turn": "teacher_forced", "max_turns": None})
+    with Server(probe_checkpoint, "--malformed-first", "1") as odd:
+        recs = evaluate_endpoint(ChatClient(odd.url, "probe"), {task.name: task}, examples, cfg, {task.name: 4},
+                                 concurrency=1)
+    assert recs[0]["error"].startswith("malformed reply") and recs[0]["score"] == 0.0 and recs[0]["outputs"] == [""]
+    assert all("error" not in r for r in recs[1:])
