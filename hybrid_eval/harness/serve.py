@@ -152,7 +152,7 @@ def make_server(chat: ChatModel, host: str = "127.0.0.1", port: int = 0, api_key
     state = {"failures_left": int(fail_first), "malformed_left": int(malformed_first), "requests": 0, "answered": 0}
     lock = threading.Lock()
 
-    class Handler(BaseHTTPRequestHandler):
+    class OpenAIRoutes(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def _send(self, status: int, payload: dict, headers: dict | None = None) -> None:
@@ -227,7 +227,7 @@ def make_server(chat: ChatModel, host: str = "127.0.0.1", port: int = 0, api_key
             if not quiet:
                 sys.stderr.write(f"{self.address_string()} {fmt % args}\n")
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    server = ThreadingHTTPServer((host, port), OpenAIRoutes)
     server.daemon_threads = True
     server.state = state  # requests seen (tests read it)
     return server
