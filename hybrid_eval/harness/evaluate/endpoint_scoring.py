@@ -23,7 +23,7 @@ from omegaconf import OmegaConf
 from hybrid_eval.harness.decode.endpoint import ChatClient, RequestRejected
 from hybrid_eval.harness.decode.response_cache import ResponseCache
 from hybrid_eval.harness.evaluate.openai_tools import reply_text, to_openai
-from hybrid_eval.harness.evaluate.scoring import (_sample_seed, build_records, check_eval_config, interactive_turns,
+from hybrid_eval.harness.evaluate.scoring import (sample_seed, build_records, check_eval_config, interactive_turns,
                                                   teacher_forced_turns)
 from hybrid_eval.tasks.data import answer_budgets
 
@@ -73,7 +73,7 @@ def evaluate_endpoint(client: ChatClient, tasks: dict, test_examples: dict[str, 
         tools = env.tool_schemas() if tool_format == "openai" and hasattr(env, "tool_schemas") else None
         sampled = sample is not None
         episode = _Episode(client, budgets[name], tools, float(cfg.get("temperature", 1.0)) if sampled else 0.0,
-                           _sample_seed(ex, sample) % SEED_RANGE if sampled else None)
+                           sample_seed(ex, sample) % SEED_RANGE if sampled else None)
         try:
             if not multi(ex):
                 out = episode.respond(ex["messages"][: ex["scored_turns"][0]])

@@ -125,7 +125,8 @@ def _success(task, ex: dict, outs: list[str], score: float) -> bool:
     return bool(task.final_state_match(ex, outs)) if hasattr(task, "final_state_match") else score == 1.0
 
 
-def _sample_seed(ex: dict, sample: int) -> int:
+def sample_seed(ex: dict, sample: int) -> int:
+    """The seed of sample `sample` of `ex`: the same for an example in every run, variant and endpoint."""
     return int(example_hash(ex)[:12], 16) + sample  # the same draws for an example in every run and variant
 
 
@@ -175,7 +176,7 @@ def evaluate(model, tokenizer, tasks: dict, test_examples: dict[str, list[dict]]
                 played[(name, e_i)] = [
                     episode(model, tokenizer, tasks[name], ex, cfg, stop, progress, max_new_tokens=budget[name],
                             temperature=float(cfg.get("temperature", 1.0)),
-                            generator=torch.Generator().manual_seed(_sample_seed(ex, s)))
+                            generator=torch.Generator().manual_seed(sample_seed(ex, s)))
                     for s in range(k)
                 ]
     if progress is not None:
