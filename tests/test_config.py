@@ -12,10 +12,13 @@ GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir() and p.name != "hydr
 
 @pytest.mark.parametrize("group,option", [(g, p.stem) for g in GROUPS for p in sorted((CONF / g).glob("*.yaml"))])
 def test_every_config_file_composes(group, option):
-    overrides = [f"{group}={option}"] + (["~experiment"] if (group, option) == ("model", "pretrained") else [])
+    served = (group, option) in (("model", "pretrained"), ("model", "endpoint"))  # evaluated as is: no pattern sweep
+    overrides = [f"{group}={option}"] + (["~experiment"] if served else [])
     cfg = compose_config(overrides)
     assert cfg.suite.tasks and cfg.train.max_steps > 0 and cfg.eval.n_test > 0
-    if group == "model" and option != "pretrained":
+    if (group, option) == ("model", "endpoint"):
+        assert cfg.model.family == "endpoint" and {"base_url", "name", "api_key_env"} <= set(cfg.model.keys())
+    if group == "model" and not served:
         assert cfg.model.family and cfg.model.pattern and cfg.model.size
     if (group, option) == ("model", "pretrained"):
         assert cfg.model.family == "pretrained" and "path" in cfg.model.keys()

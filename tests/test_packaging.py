@@ -173,6 +173,7 @@ def test_a_wheel_holds_only_hybrid_eval_and_carries_the_configs(tmp_path):
     ("hybrid-eval-report", ["/no/such/sweep"], 2, "hybrid-eval-report: error: '/no/such/sweep' is not a directory"),
     ("hybrid-eval-export-lm-eval", [], 2, "hybrid-eval-export-lm-eval: error: usage: hybrid-eval-export-lm-eval OUT_DIR"),
     ("hybrid-eval", ["--help"], 0, "hybrid-eval"),
+    ("hybrid-eval-serve", ["/no/such/ckpt"], 2, "hybrid-eval-serve: error: CHECKPOINT='/no/such/ckpt' is not a directory"),
 ])
 def test_every_console_script_runs_from_outside_the_repository(script, args, code, says, tmp_path):
     """The commands the README lists, as installed console scripts, from a directory that is not the repository."""

@@ -12,7 +12,12 @@ class ConfigError(ValueError):
     """A run option the user gave is invalid (not a task or model knob)."""
 
 
-USER_ERRORS = (ConfigError, ModelConfigError, TaskConfigError)
+class EndpointError(RuntimeError):
+    """A model server that cannot be used: unreachable after every retry, or refusing every request (bad key,
+    unknown model). The job stops; replies already received stay in the reply cache (harness/decode/endpoint.py)."""
+
+
+USER_ERRORS = (ConfigError, ModelConfigError, TaskConfigError, EndpointError)
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from transformers import AutoTokenizer
 
 from hybrid_eval import kernels
 from hybrid_eval import models
@@ -21,6 +22,7 @@ from hybrid_eval.harness.analysis import stats
 from hybrid_eval.harness import store
 from hybrid_eval.harness.errors import ConfigError
 from hybrid_eval.harness.evaluate import lm_eval_run
+from hybrid_eval.harness.evaluate.endpoint_scoring import run_endpoint
 from hybrid_eval.harness.progress import progress
 from hybrid_eval.harness.provenance import provenance
 from hybrid_eval.harness.report.tracking import job_tags
@@ -134,14 +136,27 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
     check_lr_grid(cfg.train)  # so does a bad train.lr_grid
     check_train_config(cfg.train)  # and a bad train.max_seconds or train.val_every
     pretrained = models.is_pretrained(cfg.model)
+    endpoint = models.is_endpoint(cfg.model)  # model=endpoint: asked over HTTP (harness/evaluate/endpoint_scoring.py)
+    if endpoint and cfg.model.get("baseline_name") is not None:  # the named baseline first, into <job>/baseline/
+        m = cfg.model
+        run_job(OmegaConf.merge(cfg, {"model": {
+            "name": m.baseline_name, "base_url": m.get("baseline_base_url") or m.base_url,
+            "api_key_env": m.get("baseline_api_key_env") or m.get("api_key_env"), "baseline_name": None}}),
+            job_dir / store.BASELINE_DIR)
     if pretrained and cfg.model.get("baseline_path") is not None:  # the named baseline first, into <job>/baseline/
         run_job(OmegaConf.merge(cfg, {"model": {"path": cfg.model.baseline_path, "baseline_path": None}}),
                 job_dir / store.BASELINE_DIR)
     suite = Suite.from_config(cfg.suite)
-    lm_eval_plan = lm_eval_run.plan(cfg.eval, suite)  # eval.lm_eval_tasks checked (registry tasks loaded) before data and training
+    lm_eval_plan = lm_eval_run.plan(cfg.eval, suite, endpoint=cfg.model if endpoint else None)  # eval.lm_eval_tasks checked (registry tasks loaded) before data and training
     # train/validation are generated for pretrained models too: test examples exclude them, so every job shares a test set
     data = suite_data(cfg, suite)
-    if pretrained:  # evaluated as is, with its own tokenizer
+    if endpoint:  # no weights here; a local tokenizer (optional) only counts answer budgets
+        from hybrid_eval.models.endpoint import info as endpoint_card
+
+        model, info = None, endpoint_card(cfg.model)
+        tokenizer = (AutoTokenizer.from_pretrained(str(cfg.model.tokenizer), local_files_only=True)
+                     if cfg.model.get("tokenizer") else None)
+    elif pretrained:  # evaluated as is, with its own tokenizer
         model, tokenizer, info = models.load_pretrained(cfg.model)
     else:
         tokenizer = suite_tokenizer(suite, data)
@@ -154,8 +169,8 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
     tracker.tag(job_tags(info, suite.name, int(cfg.seed)))
     ckpt = job_dir / CHECKPOINT
     try:
-        if pretrained:
-            train_summary = {"pretrained": info["path"], **dict.fromkeys(
+        if pretrained or endpoint:
+            train_summary = {("endpoint" if endpoint else "pretrained"): info.get("base_url", info.get("path")), **dict.fromkeys(
                 ("steps", "warmup_steps", "batch_size", "tokens", "initial_loss", "final_loss", "seconds"))}
             validation = None
         else:  # once at train.lr, or once per rate of train.lr_grid keeping the best on validation; reuses ckpt
@@ -164,7 +179,8 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
             model, train_summary, validation = train_probe(
                 model, tokenizer, {k: v["train"] for k, v in data.items()}, cfg.train, seed=cfg.seed, device=device,
                 ckpt=ckpt, validate=validate, log=tracker.log, progress=progress, name=name)
-        model.to(device).eval()
+        if model is not None and len(set(getattr(model, "hf_device_map", {}).values())) <= 1:  # else placed by model.device_map
+            model.to(device).eval()
         verdict = {}
         if validation is not None:  # scored on the validation split (harness/train/protocol.py)
             flag, reason = did_not_train(train_summary["initial_loss"], train_summary["final_loss"], validation,
@@ -173,14 +189,25 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
         t_eval = time.time()
         log.info("%s: evaluating %d test examples (%s)", name, sum(len(v["test"]) for v in data.values()),
                  ", ".join(f"{k} {len(v['test'])}" for k, v in data.items()))
-        records = evaluate(model, tokenizer, {t.alias: t for t in suite.tasks}, {k: v["test"] for k, v in data.items()},
-                           cfg.eval, progress_factory=progress)
+        endpoint_info = None
+        if endpoint:
+            records, budgets, endpoint_info = run_endpoint(cfg.model, {t.alias: t for t in suite.tasks},
+                                                           {k: v["test"] for k, v in data.items()}, cfg.eval, tokenizer,
+                                                           progress_factory=progress)
+        else:
+            records = evaluate(model, tokenizer, {t.alias: t for t in suite.tasks},
+                               {k: v["test"] for k, v in data.items()}, cfg.eval, progress_factory=progress)
+            budgets = answer_budgets(tokenizer, {k: v["test"] for k, v in data.items()}, cfg.eval.max_new_tokens)
         eval_seconds = time.time() - t_eval
         log.info("%s: evaluated in %.0f s", name, eval_seconds)
         tasks, categories = summarize(suite, records)
-        for alias, n in answer_budgets(tokenizer, {k: v["test"] for k, v in data.items()}, cfg.eval.max_new_tokens).items():
+        for alias, n in budgets.items():
             tasks[alias]["max_new_tokens"] = n  # as generated (harness/evaluate/scoring.py)
-        lm_eval_info = (lm_eval_run.run(lm_eval_plan, model, tokenizer, cfg, suite, job_dir, data, records, tasks, categories)
+        if endpoint:  # requests the server rejected: scored 0, counted per task (and in results.json's `endpoint`)
+            for alias in tasks:
+                tasks[alias]["errors"] = sum(1 for r in records if r["task"] == alias and "error" in r)
+        lm_eval_info = (lm_eval_run.run(lm_eval_plan, model, tokenizer, cfg, suite, job_dir, data, records, tasks, categories,
+                                        endpoint=cfg.model if endpoint else None)
                         if lm_eval_plan else None)  # adds lm_eval/<task> records, tasks and the lm_eval category
         results = {
             "model": info,
@@ -196,6 +223,7 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
             "threads": torch.get_num_threads(),  # CPU threads (float summation order can depend on it)
             "kernels": {"backend": kernel_backend, "calls": kernel_paths(calls_before)},  # which path ran
             **({"lm_eval": lm_eval_info} if lm_eval_info else {}),
+            **({"endpoint": endpoint_info} if endpoint_info else {}),
             **verdict,
             "provenance": prov,
             "complete": True,

@@ -19,7 +19,7 @@ from hybrid_eval.models.cache import cache_kwarg, make_cache
 from hybrid_eval.models.family import FAMILIES, Family, ModelConfigError, Preset, get_family, register
 
 __all__ = ["FAMILIES", "Family", "ModelConfigError", "Preset", "get_family", "register", "validate", "build", "describe",
-           "make_cache", "cache_kwarg", "family_of_config", "is_pretrained", "load_pretrained"]
+           "make_cache", "cache_kwarg", "family_of_config", "is_pretrained", "is_endpoint", "load_pretrained"]
 
 PRETRAINED = "pretrained"
 bind()  # every registered family's linear layers run through kernels/ (its `binding`; models/binding.py)
@@ -32,8 +32,20 @@ def is_pretrained(model_cfg) -> bool:
     return str(model_cfg.get("family")) == PRETRAINED
 
 
+def is_endpoint(model_cfg) -> bool:
+    """True for `model=endpoint` (a model served by an OpenAI-compatible server, models/endpoint.py)."""
+    from hybrid_eval.models.endpoint import ENDPOINT
+
+    return str(model_cfg.get("family")) == ENDPOINT
+
+
 def validate(model_cfg) -> None:
     """Raise ModelConfigError (one line) for an unknown family, pattern, size, knob or path before any work is done."""
+    if is_endpoint(model_cfg):
+        from hybrid_eval.models.endpoint import check_config
+
+        check_config(model_cfg)
+        return
     if is_pretrained(model_cfg):
         from hybrid_eval.models.pretrained import check_dirs
 

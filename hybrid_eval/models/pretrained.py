@@ -26,6 +26,7 @@ DTYPES = {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16, 
 NEEDED = "a local directory written by save_pretrained (config.json, *.safetensors, tokenizer files)"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
 GENERIC_LETTERS = {"full_attention": "F", "linear_attention": "L", "sliding_attention": "S"}
+DEVICE_MAPS = ("auto", "balanced", "balanced_low_0", "sequential")  # accelerate's placements over the host's GPUs
 
 
 def check_dir(path, key: str = "model.path") -> Path:
@@ -59,6 +60,10 @@ def check_dirs(model_cfg) -> None:
     dtype = str(model_cfg.get("dtype", "auto"))
     if dtype not in DTYPES:
         raise ModelConfigError(f"model.dtype={dtype!r} is not valid; accepted: {', '.join(DTYPES)}")
+    device_map = model_cfg.get("device_map", None)
+    if device_map is not None and str(device_map) not in DEVICE_MAPS:
+        raise ModelConfigError(f"model.device_map={device_map!r} is not valid; accepted: null (one device, `device`) "
+                               f"or {', '.join(DEVICE_MAPS)} (accelerate spreads the layers over this host's GPUs)")
 
 
 def load(model_cfg, path=None):
@@ -78,8 +83,11 @@ def load(model_cfg, path=None):
     family = family_of_config(config)
     if family is not None:
         family.normalize_config(config)
+    device_map = model_cfg.get("device_map", None)  # accelerate: layers over the GPUs of this host (docs/endpoints.md)
+    placement = {"device_map": str(device_map)} if device_map is not None else {}
     model = AutoModelForCausalLM.from_pretrained(d, config=config, use_safetensors=True,
-                                                 dtype=DTYPES[str(model_cfg.get("dtype", "auto"))], **common).eval()
+                                                 dtype=DTYPES[str(model_cfg.get("dtype", "auto"))], **placement,
+                                                 **common).eval()
     tokenizer = AutoTokenizer.from_pretrained(d, **common)
     chat = "own"
     if not getattr(tokenizer, "chat_template", None):
@@ -91,6 +99,11 @@ def load(model_cfg, path=None):
     info.update(family=family.name if family is not None else config.model_type,
                 pattern=family.pattern_of(config) if family is not None else _generic_pattern(info["layer_types"]),
                 size="pretrained", path=str(d.resolve()), model_type=config.model_type, chat_template=chat)
+    if device_map is not None:  # where accelerate put the weights: {device: parameters there}
+        where: dict[str, int] = {}
+        for param in model.parameters():
+            where[str(param.device)] = where.get(str(param.device), 0) + param.numel()
+        info["device_map"] = where
     return model, tokenizer, info
 
 

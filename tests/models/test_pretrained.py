@@ -151,3 +151,25 @@ def test_cli_bad_directory_exits_2_with_one_line(kind, checkpoints, tmp_path):
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"hybrid-eval: error: model.path='{path}'"), out.stderr[-2000:]
     assert "Traceback" not in out.stderr
+
+
+def test_device_map_auto_loads_through_accelerate_with_identical_logits(checkpoints, tokenizer):
+    """model.device_map=auto places the layers with accelerate (here: every module on the CPU, the only device);
+    on a GPU host it spreads them over the GPUs (docs/endpoints.md). The logits are those of a plain load."""
+    family = "qwen3_next"
+    plain, _, _ = models.load_pretrained(model_cfg(checkpoints[family]))
+    placed, _, info = models.load_pretrained(model_cfg(checkpoints[family], device_map="auto"))
+    assert info["device_map"] == {"cpu": info["params"]}
+    x = torch.randint(1, len(tokenizer), (2, 9), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.equal(placed(x, use_cache=False).logits, plain(x, use_cache=False).logits)
+    with pytest.raises(ModelConfigError, match="model.device_map='everywhere' is not valid; accepted: null"):
+        models.validate(model_cfg(checkpoints[family], device_map="everywhere"))
+
+
+@pytest.mark.gpu
+def test_device_map_auto_spreads_over_the_gpus(checkpoints):
+    if torch.cuda.device_count() < 2:
+        pytest.skip("needs 2 GPUs")
+    _, _, info = models.load_pretrained(model_cfg(checkpoints["qwen3_next"], device_map="balanced"))
+    assert len([d for d in info["device_map"] if d != "cpu"]) >= 2

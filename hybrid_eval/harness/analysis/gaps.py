@@ -135,6 +135,8 @@ def compute(jobs: list[dict], baseline: str = "F", missing: list[str] | None = N
             "categories": job["categories"],
             "category_ci95": job.get("category_ci95", {}),
             "train": train_summary(job),
+            # model=endpoint: examples whose request the server rejected (scored 0; harness/evaluate/endpoint_scoring.py)
+            "errors": {t: v["errors"] for t, v in job["tasks"].items() if v.get("errors")},
         }
     for name, job in zip(names, jobs):
         if is_baseline(job, jobs, baseline):

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 # overrides that never make a variant (they change where or how a job runs, not what it is)
 NOT_VARIANT = ("seed", "model.pattern", "model.family", "model.size", "device", "threads", "cache_dir",
-               "logger", "experiment")
+               "logger", "experiment",
+               # model=endpoint: the served name is the job's pattern; where and how it is asked is not a variant
+               "model.name", "model.base_url", "model.api_key_env", "model.concurrency", "model.timeout_s",
+               "model.max_retries", "model.backoff_s", "model.cache", "model.cache_dir")
 
 
 def variant_name(job: dict, with_seed: bool) -> str:

@@ -149,9 +149,10 @@ def _task_manager(include: list[str], names: list[str]):
     return tm, [n for n in names if not known(tm, n)]
 
 
-def plan(cfg, suite) -> Plan:
+def plan(cfg, suite, endpoint=None) -> Plan:
     """Check `eval.lm_eval_tasks` / `eval.lm_eval_include` / `eval.lm_eval_limit` against the suite and
-    lm-eval, and load every non-harness task (its data must be local). Raises ConfigError (one line)."""
+    lm-eval, and load every non-harness task (its data must be local). Raises ConfigError (one line).
+    `endpoint`: the `model` config of `model=endpoint` (its checks: `_check_endpoint`)."""
     entries = _entries(cfg)
     include = _include_dirs(cfg)
     _limit(cfg)
@@ -185,7 +186,30 @@ def plan(cfg, suite) -> Plan:
         p.task_manager = tm
         for n in p.names:
             p.loaded += [(n, obj) for obj in _load(tm, n)]
+    if endpoint is not None:
+        _check_endpoint(p, endpoint)
     return p
+
+
+def _check_endpoint(p: Plan, endpoint) -> None:
+    """Through an endpoint (docs/endpoints.md): lm-eval tasks run on `local-chat-completions`, which generates only
+    (no log-likelihoods); harness exports are pre-rendered with `model.tokenizer`'s chat template and sent to
+    `local-completions` (/v1/completions), so they need that tokenizer. lm-eval's API models need `lm-eval[api]`."""
+    try:
+        import tenacity  # noqa: F401
+        import aiohttp  # noqa: F401
+    except ImportError as err:
+        raise ConfigError(f"eval.lm_eval_tasks through model=endpoint needs lm-eval's API models ({_one_line(err)}); "
+                          "install them with `pip install 'lm-eval[api]'`") from None
+    if p.aliases and not endpoint.get("tokenizer"):
+        raise ConfigError(f"eval.lm_eval_tasks: {HARNESS}{p.aliases[0]} through model=endpoint renders the prompt with "
+                          "the served model's chat template; accepted: set model.tokenizer=DIR (its tokenizer files)")
+    for entry, obj in p.loaded:
+        for t in (obj.get_all_tasks() if hasattr(obj, "get_all_tasks") else [obj]):
+            if t.OUTPUT_TYPE != "generate_until":
+                raise ConfigError(f"eval.lm_eval_tasks: {entry!r} ({t.task_name}) is a {t.OUTPUT_TYPE} task; through "
+                                  "model=endpoint lm-eval runs local-chat-completions, which only generates; accepted: "
+                                  "generate_until tasks (or evaluate the checkpoint with model=pretrained)")
 
 
 def _load(tm, name: str) -> list:
@@ -364,25 +388,50 @@ def hflm(model, tokenizer, **kwargs):
     return HarnessHFLM(pretrained=model, tokenizer=tokenizer, **kwargs)
 
 
-def _evaluate(lm, objs: list, tm, limit=None) -> dict:
-    """lm-eval's simple_evaluate with per-doc samples; stderr by bootstrap is left to the harness (bootstrap_iters=0)."""
+def _evaluate(lm, objs: list, tm, limit=None, chat: bool = False) -> dict:
+    """lm-eval's simple_evaluate with per-doc samples; stderr by bootstrap is left to the harness (bootstrap_iters=0).
+    `chat`: the docs go to a chat-completions endpoint as messages (lm-eval's apply_chat_template)."""
     import lm_eval
 
     with offline():
         return lm_eval.simple_evaluate(model=lm, tasks=objs, task_manager=tm, log_samples=True, limit=limit,
-                                       bootstrap_iters=0)
+                                       bootstrap_iters=0, apply_chat_template=chat)
 
 
-def run(p: Plan, model, tokenizer, cfg, suite, job_dir, data: dict, records: list, tasks: dict, categories: dict) -> dict:
+def endpoint_lm(endpoint, chat: bool):
+    """lm-eval's `local-chat-completions` (chat) or `local-completions` model on `model=endpoint`'s server: the
+    same base URL, served name, concurrency, retries and timeout; the API key is read from `model.api_key_env` by
+    the `api_key` property, so it is never one of lm-eval's recorded model arguments."""
+    from lm_eval.models.openai_completions import LocalChatCompletion, LocalCompletionsAPI
+
+    from hybrid_eval.models.endpoint import api_key
+
+    base = LocalChatCompletion if chat else LocalCompletionsAPI
+
+    class EndpointLM(base):
+        @property
+        def api_key(self):
+            return api_key(endpoint) or ""
+
+    route = "chat/completions" if chat else "completions"
+    return EndpointLM(base_url=f"{str(endpoint.base_url).rstrip('/')}/{route}", model=str(endpoint.name),
+                      tokenizer_backend=None, tokenized_requests=False,
+                      num_concurrent=int(endpoint.get("concurrency", 8)), max_retries=int(endpoint.get("max_retries", 5)),
+                      timeout=int(float(endpoint.get("timeout_s", 120))))
+
+
+def run(p: Plan, model, tokenizer, cfg, suite, job_dir, data: dict, records: list, tasks: dict, categories: dict,
+        endpoint=None) -> dict:
     """Run the plan on `model` and merge: appends to `records` (samples.jsonl), adds `lm_eval/<task>` entries to
     `tasks` and the `lm_eval` category to `categories` ({"scores", "ci95"}, as `harness.run.summarize` gives them).
-    Returns results["lm_eval"]: version, what ran, each task's metric, config hash and lm-eval's own numbers."""
+    Returns results["lm_eval"]: version, what ran, each task's metric, config hash and lm-eval's own numbers.
+    With `endpoint` (model=endpoint's config; `model` is None) the requests go to its server (`endpoint_lm`)."""
     import lm_eval
     from lm_eval.tasks import TaskManager
 
     t0 = time.time()
     job_dir = Path(job_dir)
-    max_len = max_length(model, tokenizer)
+    max_len = max_length(model, tokenizer) if model is not None else None
     batch = int(cfg.eval.batch_size)
     runs, raw = [], {}  # (lm-eval results, [(entry, Task or Group)], exported?)
     manifest = None
@@ -391,15 +440,20 @@ def run(p: Plan, model, tokenizer, cfg, suite, job_dir, data: dict, records: lis
         tm = TaskManager(include_path=str(job_dir / EXPORT_DIR), include_defaults=False)
         with offline():
             objs = [(HARNESS + a, tm.load([n])["tasks"][n]) for a, n in zip(p.aliases, names)]
-        lm = hflm(model, tokenizer, max_length=max_len, batch_size=batch, add_bos_token=False)
+        lm = (endpoint_lm(endpoint, chat=False) if endpoint is not None  # the rendered prompt to /v1/completions
+              else hflm(model, tokenizer, max_length=max_len, batch_size=batch, add_bos_token=False))
         runs.append((_evaluate(lm, [o for _, o in objs], tm), objs, True))
     if p.names:  # lm-eval's default BOS handling (the tokenizer's own)
-        lm = hflm(model, tokenizer, max_length=max_len, batch_size=batch)
+        lm = (endpoint_lm(endpoint, chat=True) if endpoint is not None  # the docs as chat messages
+              else hflm(model, tokenizer, max_length=max_len, batch_size=batch))
         limit = cfg.eval.get("lm_eval_limit", None)
-        runs.append((_evaluate(lm, [o for _, o in p.loaded], p.task_manager, limit), p.loaded, False))
+        runs.append((_evaluate(lm, [o for _, o in p.loaded], p.task_manager, limit, chat=endpoint is not None),
+                     p.loaded, False))
 
     info = {"version": lm_eval.__version__, "entries": [HARNESS + a for a in p.aliases] + list(p.names),
             "include": p.include, "max_length": max_len, "batch_size": batch, "limit": cfg.eval.get("lm_eval_limit", None),
+            **({"model": {"harness": "local-completions", "other": "local-chat-completions",
+                          "base_url": str(endpoint.base_url), "name": str(endpoint.name)}} if endpoint is not None else {}),
             "tasks": {}, "groups": {}}
     group_scores = []
     for res, objs, exported in runs:

@@ -56,29 +56,53 @@ def _text(tokenizer, ids: list[int]) -> str:
 def teacher_forced_episode(model, tokenizer, task, ex: dict, cfg, stop: set[int], progress=None, *, max_new_tokens: int,
                            **sampling) -> dict:
     """Outputs for every scored turn of `ex` from the gold history, one cache for the whole transcript."""
-    conv, outs = Conversation(model, decode=cfg.get("decode", "auto")), []
-    for t in ex["scored_turns"]:
-        conv.extend_to(chat_ids(tokenizer, ex["messages"][:t], add_generation_prompt=True))
-        outs.append(_text(tokenizer, conv.generate(max_new_tokens=max_new_tokens, stop_ids=stop, **sampling)))
-        if progress is not None:
-            progress.update(1)
-    return {"outputs": outs, "tokens_run": conv.tokens_run, "reprefills": conv.reprefills}
+    conv = Conversation(model, decode=cfg.get("decode", "auto"))
+    played = teacher_forced_turns(ex, _local_responder(conv, tokenizer, stop, max_new_tokens, sampling), progress)
+    return {**played, "tokens_run": conv.tokens_run, "reprefills": conv.reprefills}
 
 
 def interactive_episode(model, tokenizer, task, ex: dict, cfg, stop: set[int], progress=None, *, max_new_tokens: int,
                         **sampling) -> dict:
     """Outputs and transcript of `ex` played with the model's own answers (and the environment's results)."""
+    conv = Conversation(model, decode=cfg.get("decode", "auto"))
+    played = interactive_turns(task, ex, cfg, _local_responder(conv, tokenizer, stop, max_new_tokens, sampling), progress)
+    return {**played, "tokens_run": conv.tokens_run, "reprefills": conv.reprefills}
+
+
+def _local_responder(conv: Conversation, tokenizer, stop: set[int], max_new_tokens: int, sampling: dict):
+    def respond(history: list[dict]) -> str:
+        conv.extend_to(chat_ids(tokenizer, history, add_generation_prompt=True))
+        return _text(tokenizer, conv.generate(max_new_tokens=max_new_tokens, stop_ids=stop, **sampling))
+    return respond
+
+
+def teacher_forced_turns(ex: dict, respond, progress=None) -> dict:
+    """{outputs}: `respond(history) -> text` asked at every scored turn of `ex`, the history being the gold one."""
+    outs = []
+    for t in ex["scored_turns"]:
+        outs.append(respond(ex["messages"][:t]))
+        if progress is not None:
+            progress.update(1)
+    return {"outputs": outs}
+
+
+def interactive_turns(task, ex: dict, cfg, respond, progress=None) -> dict:
+    """{outputs, transcript, turns_run}: `ex` played with `respond(history) -> text` giving the model's turns.
+
+    For a task with an environment, each answer is run as a call by the strict parser and the environment's
+    result is fed back as the `tool` message. The episode ends after the last scored turn or after
+    `eval.max_turns` generated turns (later turns score an empty answer). `respond` is the in-process decoder
+    (above) or an endpoint's client (harness/evaluate/endpoint_scoring.py); both see the same histories."""
     env = task.environment(ex) if hasattr(task, "environment") else None
     max_turns = cfg.get("max_turns", None)
     scored = set(ex["scored_turns"])
-    conv, outs, history, seen = Conversation(model, decode=cfg.get("decode", "auto")), [], [], 0
+    outs, history, seen = [], [], 0
     for j, m in enumerate(ex["messages"]):
         if j in scored:
             if max_turns is not None and len(outs) >= max_turns:
                 del history[seen:]  # the transcript ends with what the model saw: its last answer and tool result
                 break
-            conv.extend_to(chat_ids(tokenizer, history, add_generation_prompt=True))
-            outs.append(_text(tokenizer, conv.generate(max_new_tokens=max_new_tokens, stop_ids=stop, **sampling)))
+            outs.append(respond(history))
             history.append({"role": "assistant", "content": outs[-1]})
             seen = len(history)
             if progress is not None:
@@ -93,8 +117,7 @@ def interactive_episode(model, tokenizer, task, ex: dict, cfg, stop: set[int], p
     if progress is not None and turns_run < len(scored):
         progress.update(len(scored) - turns_run)
     outs += [""] * (len(scored) - turns_run)  # past the turn budget: no answer
-    return {"outputs": outs, "transcript": history, "turns_run": turns_run, "tokens_run": conv.tokens_run,
-            "reprefills": conv.reprefills}
+    return {"outputs": outs, "transcript": history, "turns_run": turns_run}
 
 
 def _success(task, ex: dict, outs: list[str], score: float) -> bool:
@@ -102,7 +125,8 @@ def _success(task, ex: dict, outs: list[str], score: float) -> bool:
     return bool(task.final_state_match(ex, outs)) if hasattr(task, "final_state_match") else score == 1.0
 
 
-def _sample_seed(ex: dict, sample: int) -> int:
+def sample_seed(ex: dict, sample: int) -> int:
+    """The seed of sample `sample` of `ex`: the same for an example in every run, variant and endpoint."""
     return int(example_hash(ex)[:12], 16) + sample  # the same draws for an example in every run and variant
 
 
@@ -152,21 +176,31 @@ def evaluate(model, tokenizer, tasks: dict, test_examples: dict[str, list[dict]]
                 played[(name, e_i)] = [
                     episode(model, tokenizer, tasks[name], ex, cfg, stop, progress, max_new_tokens=budget[name],
                             temperature=float(cfg.get("temperature", 1.0)),
-                            generator=torch.Generator().manual_seed(_sample_seed(ex, s)))
+                            generator=torch.Generator().manual_seed(sample_seed(ex, s)))
                     for s in range(k)
                 ]
     if progress is not None:
         progress.close()
     release(model)  # the decoding fast path's static caches and CUDA graphs
 
+    return build_records(tasks, test_examples, played, mode, k)
+
+
+def build_records(tasks: dict, test_examples: dict[str, list[dict]], played: dict[tuple[str, int], list[dict]],
+                  mode: str, k: int) -> list[dict]:
+    """Score what was played (`played[(task alias, example index)]`: one dict per sample, with `outputs` and any
+    per-episode fields) into the records `evaluate` documents, in the order of `test_examples`. A sample with
+    `error` (an endpoint's rejected request) scores 0; the record then carries the first sample's error."""
     records = []
     for name, examples in test_examples.items():
         task = tasks[name]
         for e_i, ex in enumerate(examples):
             runs = played[(name, e_i)]
-            scores = [task.score(ex, run["outputs"]) for run in runs]
+            # a run whose request an endpoint rejected carries `error` and scores 0 (harness/evaluate/endpoint_scoring.py)
+            scores = [0.0 if "error" in run else task.score(ex, run["outputs"]) for run in runs]
             first = dict(runs[0])
             outs = first.pop("outputs")
+            error = next((run["error"] for run in runs if "error" in run), None)
             record = {
                 "task": name,
                 "id": ex["id"],
@@ -175,15 +209,19 @@ def evaluate(model, tokenizer, tasks: dict, test_examples: dict[str, list[dict]]
                 "golds": [ex["messages"][t]["content"] for t in ex["scored_turns"]],
                 "score": sum(scores) / len(scores),
                 "mode": mode,
-                "turn_scores": [task.score_turn(ex, t, o) for t, o in zip(ex["scored_turns"], outs)],
+                "turn_scores": [0.0 if "error" in first else task.score_turn(ex, t, o)
+                                for t, o in zip(ex["scored_turns"], outs)],
                 **first,
             }
+            if error is not None:
+                record["error"] = error
             if hasattr(task, "final_state_match"):
-                record["final_state_match"] = bool(task.final_state_match(ex, outs))
+                record["final_state_match"] = "error" not in first and bool(task.final_state_match(ex, outs))
             if len(runs) > 1:
-                success = [_success(task, ex, run["outputs"], sc) for run, sc in zip(runs, scores)]
+                success = ["error" not in run and _success(task, ex, run["outputs"], sc) for run, sc in zip(runs, scores)]
                 record["samples"] = [{"outputs": run["outputs"], "score": sc, "success": ok,
-                                      **({"transcript": run["transcript"]} if "transcript" in run else {})}
+                                      **({"transcript": run["transcript"]} if "transcript" in run else {}),
+                                      **({"error": run["error"]} if "error" in run else {})}
                                      for run, sc, ok in zip(runs, scores, success)]
                 record["pass_hat_k"] = pass_hat_k([success], k)
                 record["pass_at_k"] = pass_at_k([success], k)

@@ -62,6 +62,10 @@ def _header(sweep_dir, gaps) -> list[str]:
     ]
     if dnt:
         lines += [f"**Did not train** (excluded from every gap statistic): {', '.join(f'`{n}`' for n in dnt)}.", ""]
+    errors = {n: s["errors"] for n, s in scores.items() if s.get("errors")}
+    if errors:  # model=endpoint: requests the server rejected (context too long, bad template), each scored 0
+        lines += ["**Endpoint errors** (requests the server rejected, each example scored 0; see `error` in samples.jsonl): "
+                  + "; ".join(f"`{n}`: " + ", ".join(f"{t} {k}" for t, k in e.items()) for n, e in errors.items()) + ".", ""]
     if gaps.get("missing") or gaps.get("incomplete"):
         lines += ["## Missing jobs", "", "This report covers the jobs that finished. Not finished:", ""]
         lines += [f"- `{m}` (no complete results)" for m in gaps.get("missing", [])]

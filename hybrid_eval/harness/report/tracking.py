@@ -58,6 +58,14 @@ def job_summary(results: dict) -> dict:
     if tr.get("lr_grid"):
         out["train/lr_grid_size"] = len(tr["lr_grid"])
     out["did_not_train"] = bool(results.get("did_not_train", False))
+    ep = results.get("endpoint") or {}  # model=endpoint: requests, errors, tokens, latency (harness/evaluate/endpoint_scoring.py)
+    for k in ("requests", "sent", "cached", "retries", "errors", "examples_per_s"):
+        if ep.get(k) is not None:
+            out[f"endpoint/{k}"] = ep[k]
+    for k, v in (ep.get("usage") or {}).items():
+        out[f"endpoint/{k}"] = v
+    for k, v in (ep.get("latency_s") or {}).items():
+        out[f"endpoint/latency_{k}_s"] = v
     return out
 
 

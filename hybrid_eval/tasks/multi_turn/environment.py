@@ -79,6 +79,18 @@ class Environment:
     def __init__(self, state: State | None = None):
         self.state = state if state is not None else State()
 
+    @staticmethod
+    def tool_schemas() -> list[dict]:
+        """The tools as OpenAI function schemas (for `model.tool_format=openai`, docs/endpoints.md): every argument
+        required, ints as integers, the rest as strings."""
+        return [{"type": "function", "function": {
+            "name": name,
+            "description": f"{name.replace('_', ' ')} ({', '.join(args)})",
+            "parameters": {"type": "object",
+                           "properties": {a: {"type": "integer" if kind is int else "string"} for a, kind in args.items()},
+                           "required": list(args), "additionalProperties": False},
+        }} for name, args in TOOLS.items()]
+
     def run(self, line: str) -> str:
         try:
             call = parse_call(line)
