@@ -7,7 +7,9 @@ KV cache; transformers' `StaticCache`). `static_cache` asks the model's family f
 `StaticProbeCache`: transformers' `StaticCache(config, max_cache_len)` (StaticLayer KV, LinearAttentionLayer conv
 and recurrent states, StaticIndexedLayer for DeepSeek-V3.2's indexer keys), plus what an all-linear pattern needs:
 transformers asks the first attention layer for the sequence length and raises when there is none, so, like
-`models.cache.CountingCache`, it answers from `seen_tokens` (advanced by the caller) in that case.
+`models.cache.CountingCache`, it answers from `seen_tokens` (advanced by the caller) in that case. A sliding-window
+(`S`) layer gets transformers' `StaticSlidingWindowLayer` of min(window, L) slots (the family's `cache_config`,
+models/window.py), which rolls its buffer once the window is full.
 
     cache = static_cache(model, max_len)            # max_len >= prompt width + new tokens
     model(input_ids=ids, attention_mask=mask, position_ids=pos, cache=cache, use_cache=True)   # prefill, eager
@@ -18,22 +20,27 @@ tensor) hides the slots not yet written, and the caller's 2-D mask hides left pa
 a dynamic cache (`models.make_cache`, as `harness.decode.conversation` keeps one) into an empty static one through the
 same cache API the layers use (`update`, `update_indexer`, `update_conv_state`, `update_recurrent_state`; a family
 cache's `copy_linear_states` for states kept outside `layers`), so the kernels bound to the linear layers
-(models/binding.py) are never involved.
+(models/binding.py) are never involved. A dynamic S layer holds only the last window - 1 of its n tokens;
+`fill_from` writes them where the static window layer would hold them and sets its count to n.
+
+CUDA graphs: `StaticSlidingWindowLayer` branches in Python on its token count (filling vs rolling) and sizes its mask
+from a Python int, so a captured step would replay a stale branch and mask. `has_window_layers(cache)` tells the
+decoder (harness/decode/static_decode.py), which then decodes S patterns with eager static steps.
 """
 from __future__ import annotations
 
 import torch
 from transformers import StaticCache
-from transformers.cache_utils import LinearAttentionCacheLayerMixin
+from transformers.cache_utils import LinearAttentionCacheLayerMixin, StaticSlidingWindowLayer
 
-from hybrid_eval.models import family_of_config
+from hybrid_eval.models import family_of_config, window
 
 
 class StaticProbeCache(StaticCache):
     """`StaticCache` that also works when the model has no attention layer (an all-`L` probe)."""
 
     def __init__(self, config, max_cache_len: int):
-        super().__init__(config=config, max_cache_len=max_cache_len)
+        super().__init__(config=window.cache_config(config), max_cache_len=max_cache_len)
         self.max_len = max_cache_len
         self.seen_tokens = 0  # advanced by the caller after each forward; used only without attention layers
 
@@ -59,6 +66,11 @@ def static_cache(model_or_config, max_len: int):
     return own if own is not None else StaticProbeCache(config, max_len)
 
 
+def has_window_layers(cache) -> bool:
+    """Whether `cache` has a sliding-window layer (its decode step cannot be replayed as a CUDA graph)."""
+    return any(getattr(layer, "is_sliding", False) for layer in getattr(cache, "layers", []))
+
+
 def rewind(static) -> None:
     """Make `static` empty again without moving a buffer (a graph captured on it stays valid): the write positions
     go back to 0 and the linear layers forget their states, so the next forward is a prefill. Stale values past the
@@ -68,6 +80,8 @@ def rewind(static) -> None:
             counter = getattr(layer, name, None)
             if isinstance(counter, torch.Tensor):
                 counter.zero_()
+        if isinstance(layer, StaticSlidingWindowLayer):
+            layer.cumulative_length_int = 0
         if isinstance(layer, LinearAttentionCacheLayerMixin):
             for s in layer.has_previous_state:
                 layer.has_previous_state[s] = False
@@ -93,9 +107,14 @@ def fill_from(static, dynamic, n_tokens: int, release: bool = False) -> None:
         copy_linear_states(dynamic)
     for i, layer in enumerate(dynamic.layers):
         linear = isinstance(layer, LinearAttentionCacheLayerMixin)
-        if not linear and type(layer).__name__ not in ("DynamicLayer", "DynamicIndexedLayer"):
+        kinds = ("DynamicLayer", "DynamicIndexedLayer", "DynamicSlidingWindowLayer")
+        if not linear and type(layer).__name__ not in kinds:
             raise ValueError(f"layer {i}: cache layer kind {type(layer).__name__} has no static counterpart here")
         keys = getattr(layer, "keys", None)
+        if isinstance(static.layers[i], StaticSlidingWindowLayer):
+            if isinstance(keys, torch.Tensor) and keys.numel() > 0:
+                _fill_window(static.layers[i], keys, layer.values, n_tokens, i)
+            continue
         if isinstance(keys, torch.Tensor) and keys.numel() > 0:
             if keys.shape[-2] != n_tokens:
                 raise ValueError(f"layer {i} holds {keys.shape[-2]} keys, expected {n_tokens}")
@@ -116,3 +135,19 @@ def fill_from(static, dynamic, n_tokens: int, release: bool = False) -> None:
                 if layer.recurrent_states[s] is not None:
                     static.update_recurrent_state(layer.recurrent_states[s], i, state_idx=s)
     static.seen_tokens = n_tokens
+
+
+def _fill_window(layer: StaticSlidingWindowLayer, keys: torch.Tensor, values: torch.Tensor, n_tokens: int, i: int):
+    """Put the last keys of an n-token sequence (a dynamic sliding layer keeps min(n, window - 1)) where `layer` holds
+    them after n tokens: slots 0..n-1 while n < its size, else the last slots (slot 0, the token the next step rolls
+    out, is never attended), and set its count to n."""
+    size, held = layer.max_cache_len, keys.shape[-2]
+    if held != min(n_tokens, size - 1) and held != min(n_tokens, size):
+        raise ValueError(f"layer {i} holds {held} window keys for {n_tokens} tokens (window {size})")
+    if not layer.is_initialized:
+        layer.lazy_initialization(keys, values)
+    start = n_tokens - held if n_tokens < size else size - held
+    layer.keys[:, :, start:start + held].copy_(keys)
+    layer.values[:, :, start:start + held].copy_(values)
+    layer.cumulative_length_int = n_tokens
+    layer.cumulative_length.fill_(min(n_tokens, size))
