@@ -151,9 +151,9 @@ class DeepseekV32(Family):
     def cache_bytes(self, config, context, dtype_bytes=2):
         full, sliding = self.attention_counts(config, context, self.layer_kinds(config))  # token-slots per kind
         per_token = self.kv_values_per_token(config, caches_latent()) * dtype_bytes
-        indexer = (full + sliding) * config.index_head_dim * dtype_bytes  # the indexer's own single-head keys
-        return {"full": full * per_token, "sliding": sliding * per_token, "indexer": indexer, "linear": 0,
-                "total": (full + sliding) * per_token + indexer}
+        index_token = config.index_head_dim * dtype_bytes  # the indexer's own single-head keys, windowed in S layers
+        return {"full": full * per_token, "indexer": full * index_token, "sliding": sliding * (per_token + index_token),
+                "linear": 0, "total": (full + sliding) * (per_token + index_token)}
 
 
 @functools.lru_cache(maxsize=1)

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 
 import torch
 from transformers.cache_utils import DynamicSlidingWindowLayer
@@ -129,6 +130,9 @@ def model_forward(original, materialize: bool = False):
     default positions are made here exactly as transformers' forward makes them, because the mask depends on them.
     `materialize`: always a tensor mask (DeepSeek-V3.2's indexer reads the mask), never sdpa's is_causal shortcut."""
 
+    # the keyword the wrapped forward takes its cache under: "cache" (transformers >= 5.25) or "past_key_values"
+    cache_kw = "cache" if "cache" in inspect.signature(original).parameters else "past_key_values"
+
     @functools.wraps(original)
     def forward(self, input_ids=None, attention_mask=None, position_ids=None, cache=None, inputs_embeds=None,
                 use_cache=None, **kwargs):
@@ -149,8 +153,9 @@ def model_forward(original, materialize: bool = False):
                 config=_MaskConfig(self.config, window), inputs_embeds=inputs_embeds, attention_mask=attention_mask,
                 cache=cache, position_ids=position_ids, layer_idx=window_layers(self.config)[0],
                 allow_is_causal_skip=not materialize)
+        kwargs[cache_kw] = cache
         return original(self, input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                        cache=cache, inputs_embeds=inputs_embeds, use_cache=use_cache, **kwargs)
+                        inputs_embeds=inputs_embeds, use_cache=use_cache, **kwargs)
 
     return forward
 
