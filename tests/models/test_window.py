@@ -131,3 +131,15 @@ def test_a_bad_window_is_one_line(window):
 def test_a_pattern_without_s_records_no_window():
     config, _ = get_family("qwen3_next").matched_config("LLLF", "tiny", 64, window=8)
     assert getattr(config, "window_layers", None) is None and models.window.window_of(config) is None
+
+
+def test_a_saved_window_reloads_windowed(tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    model = tiny("qwen3_next", "SSSF", window=W)
+    model.save_pretrained(tmp_path)
+    again = AutoModelForCausalLM.from_pretrained(tmp_path).eval()
+    assert (again.config.window, again.config.window_layers) == (W, [0, 1, 2])
+    x = torch.randint(1, 64, (1, 4 * W), generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        assert torch.equal(model(x, use_cache=False).logits, again(x, use_cache=False).logits)
