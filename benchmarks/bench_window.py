@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -69,21 +68,15 @@ def flash_window(window: int):
 
 
 def timer(device, repeats: int):
-    """time(fn) -> seconds: CUDA events (median) on a GPU, wall time (minimum) on CPU; the first call warms up."""
+    """time(fn) -> seconds: CUDA events (median, bench_kernels.gpu_time) on a GPU, wall time (minimum) on CPU; the
+    first call warms up (flex attention compiles there)."""
 
     def time_it(fn):
-        fn()
         if device.type == "cuda":
-            torch.cuda.synchronize()
-            times = []
-            for _ in range(repeats):
-                start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-                start.record()
-                fn()
-                end.record()
-                torch.cuda.synchronize()
-                times.append(start.elapsed_time(end) / 1e3)
-            return statistics.median(times)
+            from bench_kernels import gpu_time
+
+            return gpu_time(fn, repeats) / 1e3
+        fn()
         times = []
         for _ in range(repeats):
             t0 = time.perf_counter()
@@ -148,7 +141,8 @@ def run(args) -> dict:
                 row[name] = {"skipped": f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0][:160]}"}
         rows.append(row)
         del q, k, v, reference
-    return {"command": "python benchmarks/bench_window.py " + " ".join(sys.argv[1:] if args.argv is None else args.argv),
+    argv = sys.argv[1:] if args.argv is None else args.argv
+    return {"command": "python benchmarks/bench_window.py " + " ".join(argv),
             "hardware": {"device": torch.cuda.get_device_name() if device.type == "cuda" else platform.processor()
                          or "cpu", "torch": torch.__version__},
             "sizes": {"batch": 1, "heads": H, "head_dim": D, "window": W, "dtype": size["dtype"]},
@@ -181,7 +175,7 @@ def parse(argv=None) -> argparse.Namespace:
     ap.add_argument("--contexts", type=int, nargs="*", help="sequence lengths (default: 4k..64k on GPU)")
     ap.add_argument("--window", type=int, help="window in tokens (default 2048 on GPU, 64 on CPU)")
     ap.add_argument("--repeats", type=int, help="timed calls per case (default 10 on GPU, 2 on CPU)")
-    ap.add_argument("--max-seconds", type=float, default=170.0, help="skip the cases left after this (default 170)")
+    ap.add_argument("--max-seconds", type=float, default=150.0, help="skip the cases left after this (default 150)")
     ap.add_argument("--out", type=Path, help="directory for window.json and table.md")
     args = ap.parse_args(argv)
     args.argv = argv

@@ -10,8 +10,9 @@ dense vs sparse) overrides `layer_types`, `layer_kinds` and `reference_pattern`;
 Everything the rest of the code needs to know about a family is declared on its class, in its own module:
 
 - presets, `layer_names` (pattern letter -> layer type) and `mixers` (letter -> the transformers module that letter
-  builds; `S`, sliding-window attention, builds the `F` module with a window: models/window.py), `released_pattern` (what the released model ships) and `patterns` (the variants
-  tests build and tools list), `reference_pattern` and `knobs`;
+  builds; `S`, sliding-window attention, builds the `F` module with a window: models/window.py),
+  `released_pattern` (what the released model ships) and `patterns` (the variants tests build and tools list),
+  `reference_pattern` and `knobs` (`window` for every family);
 - its binding: `modeling` (the transformers module it patches) and `binding` ({attribute: our replacement}, an
   attribute being a module-level name or `Class.method` of that module; models/binding.py applies them all);
 - its cache quirks: `make_cache` (dynamic) and `make_static_cache` (fixed buffers for CUDA-graph decoding).
@@ -171,6 +172,13 @@ class Family:
         A cache that keeps states outside its `layers` also has `forget_linear_states()` and
         `copy_linear_states(dynamic)`, which `rewind` and `fill_from` call."""
         return None
+
+    def static_window_layer(self, max_len: int, window: int):
+        """The static cache layer of an S layer (harness/decode/static_cache.py asks): transformers'
+        `StaticSlidingWindowLayer` unless the family's attention caches more than K and V (DeepSeek's indexer)."""
+        from transformers.cache_utils import StaticSlidingWindowLayer
+
+        return StaticSlidingWindowLayer(max_cache_len=max_len, sliding_window=window)
 
     def preset(self, size: str) -> Preset:
         if size not in self.presets:

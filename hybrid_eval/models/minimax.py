@@ -82,14 +82,15 @@ class MiniMaxProbeCache(MiniMaxCache):
     def get_seq_length(self, layer_idx: int = 0, *args, **kwargs) -> int:
         if self.full_layer is None:
             return self.seen_tokens
-        return super().get_seq_length(self.full_layer if layer_idx == 0 and self.redirect else layer_idx, *args, **kwargs)
+        layer_idx = self.full_layer if layer_idx == 0 and self.redirect else layer_idx
+        return super().get_seq_length(layer_idx, *args, **kwargs)
 
     def get_mask_sizes(self, query, layer_idx: int = 0, *args, **kwargs):
         if self.full_layer is None:
             q_len = query if isinstance(query, int) else query.shape[0]
             return self.seen_tokens + q_len, 0
-        return super().get_mask_sizes(query, self.full_layer if layer_idx == 0 and self.redirect else layer_idx, *args,
-                                      **kwargs)
+        layer_idx = self.full_layer if layer_idx == 0 and self.redirect else layer_idx
+        return super().get_mask_sizes(query, layer_idx, *args, **kwargs)
 
 
 class StaticMiniMaxCache(MiniMaxProbeCache):

@@ -58,7 +58,8 @@ def rows(family, size: str, vocab: int, window: int = DEFAULT_WINDOW) -> list[di
         except ModelConfigError:  # a pattern longer than this preset's depth (LLLLLLLF on 4 layers)
             continue
         kinds = family.layer_kinds(config)
-        types = layer_letters(family, kinds) if len(set(kinds)) > 1 or len(pattern) == 1 else f"{kinds[0]} x{len(kinds)}"
+        words = len(set(kinds)) == 1 and len(pattern) > 1  # DeepSeek's dense / sparse
+        types = f"{kinds[0]} x{len(kinds)}" if words else layer_letters(family, kinds)
         cache = [family.cache_bytes(config, c) for c in CONTEXTS]
         out.append({"pattern": pattern, "params": match["params"], "ratio": match["param_ratio"], "types": types,
                     "cache": cache, "preset": preset, "mlp": match["intermediate_size"]})

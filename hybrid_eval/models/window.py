@@ -25,8 +25,9 @@ mask is transformers' own, untouched.
 Cache. `cache_config(config)` is the config as transformers' caches must see it: S layers typed "sliding_attention"
 with `sliding_window = window`, so `DynamicCache` gives them a `DynamicSlidingWindowLayer` (it keeps the last
 window - 1 keys after a forward) and `StaticCache` a `StaticSlidingWindowLayer` (window slots). models/cache.py,
-the families' caches and harness/decode/static_cache.py build their caches from it; `SlidingIndexedLayer` is the
-sliding-window counterpart of DeepSeek-V3.2's indexed layer (its DSA indexer keys are windowed too).
+the families' caches and harness/decode/static_cache.py build their caches from it; `SlidingIndexedLayer` and
+`StaticSlidingIndexedLayer` are the sliding-window counterparts of DeepSeek-V3.2's indexed layers (its DSA indexer
+keys are windowed too).
 `cached_tokens(config, context)` is what one S layer holds after `context` tokens (what `cache_bytes` counts).
 """
 from __future__ import annotations
@@ -36,7 +37,7 @@ import functools
 import inspect
 
 import torch
-from transformers.cache_utils import DynamicSlidingWindowLayer
+from transformers.cache_utils import DynamicSlidingWindowLayer, StaticSlidingWindowLayer
 from transformers.masking_utils import create_sliding_window_causal_mask
 
 SLIDING = "sliding_attention"  # the name describe() and the tables give an S layer (transformers' own name)
@@ -106,9 +107,45 @@ class SlidingIndexedLayer(DynamicSlidingWindowLayer):
         self.is_indexer_initialized = False
 
     def update_indexer(self, indexer_key_states: torch.Tensor) -> torch.Tensor:
-        full = indexer_key_states if self.indexer_keys is None else torch.cat([self.indexer_keys, indexer_key_states], 1)
+        held = self.indexer_keys
+        full = indexer_key_states if held is None else torch.cat([held, indexer_key_states], dim=1)
         self.indexer_keys = full[:, -self.sliding_window + 1:]
         self.is_indexer_initialized = True
+        return full
+
+
+class StaticSlidingIndexedLayer(StaticSlidingWindowLayer):
+    """`StaticSlidingWindowLayer` with DSA indexer keys in a buffer of the same slots, filled and rolled as its keys
+    are (DeepSeek-V3.2's S layers on static caches). The attention calls `update` before the indexer calls
+    `update_indexer`, so the token count already includes the new keys here."""
+
+    def __init__(self, max_cache_len: int, sliding_window: int, **kwargs):
+        super().__init__(max_cache_len=max_cache_len, sliding_window=sliding_window)
+        self.indexer_keys: torch.Tensor | None = None
+        self.indexer_position_ids = None
+        self.is_indexer_initialized = False
+
+    def allocate_indexer(self, like: torch.Tensor) -> torch.Tensor:
+        if self.indexer_keys is None:
+            self.indexer_keys = like.new_zeros(like.shape[0], self.max_cache_len, like.shape[-1])
+            self.is_indexer_initialized = True
+        return self.indexer_keys
+
+    def update_indexer(self, indexer_key_states: torch.Tensor) -> torch.Tensor:
+        size, n = self.max_cache_len, indexer_key_states.shape[1]
+        before = self.cumulative_length_int - n
+        buf = self.allocate_indexer(indexer_key_states)
+        if before >= size:  # full: the oldest slot goes
+            full = torch.cat([buf[:, 1:], indexer_key_states], dim=1)
+            if n == 1:
+                buf.copy_(full)
+                return buf
+        elif before + n > size:  # becoming full in this forward
+            full = indexer_key_states if before == 0 else torch.cat([buf[:, :before], indexer_key_states], dim=1)
+        else:
+            buf[:, before:before + n] = indexer_key_states
+            return buf
+        buf.copy_(full[:, -size:])
         return full
 
 

@@ -84,10 +84,9 @@ def test_decoding_past_the_window_equals_reprefilling_with_the_window_mask(famil
     kw = dict(max_new_tokens=10, stop_ids={2}, pad_id=0)
     plain = greedy(model, prompts, **kw, decode="plain")
     assert plain == [greedy(model, [p], **kw, decode="plain")[0] for p in prompts]
-    if family != "deepseek_v32":  # no static window layer with DSA indexer keys: DeepSeek decodes plainly
-        assert greedy(model, prompts, **kw, decode="static") == plain
-        engine = sd.decoder_for(model, "static")
-        assert engine.last_path == "static" and engine.moved == []
+    assert greedy(model, prompts, **kw, decode="static") == plain
+    engine = sd.decoder_for(model, "static")
+    assert engine.last_path == "static" and engine.moved == []
 
 
 def test_window_cache_bytes_at_32k_follow_the_formula():
@@ -113,7 +112,8 @@ def test_describe_matches_the_cache_past_the_window(family, pattern):
     cache = models.make_cache(model)
     with torch.no_grad():
         model(input_ids=torch.randint(1, 64, (1, 23)), use_cache=True, **{models.cache_kwarg(model): cache})
-    assert models.describe(model, contexts=(23,), dtype_bytes=4)["cache_bytes"]["23"]["total"] == cache_tensors_bytes(cache)
+    formula = models.describe(model, contexts=(23,), dtype_bytes=4)["cache_bytes"]["23"]["total"]
+    assert formula == cache_tensors_bytes(cache)
     assert all(layer.keys.shape[-2] == W - 1 for layer in cache.layers if getattr(layer, "is_sliding", False))
 
 
@@ -143,3 +143,19 @@ def test_a_saved_window_reloads_windowed(tmp_path):
     x = torch.randint(1, 64, (1, 4 * W), generator=torch.Generator().manual_seed(4))
     with torch.no_grad():
         assert torch.equal(model(x, use_cache=False).logits, again(x, use_cache=False).logits)
+
+
+@pytest.mark.parametrize("family,pattern", [("qwen3_next", "LS"), ("minimax", "SSSF"), ("deepseek_v32", "SF")])
+def test_multi_turn_cache_reuse_past_the_window_equals_reprefilling(family, pattern):
+    from hybrid_eval.harness.decode.conversation import Conversation
+
+    model = tiny(family, pattern, window=W)
+    rng = torch.Generator().manual_seed(5)
+    for mode in ("plain", "static"):
+        conv, ids = Conversation(model, decode=mode), torch.randint(3, 64, (9,), generator=rng).tolist()
+        for _ in range(3):  # each turn extends the cache by the answer and new user tokens, well past W
+            conv.extend_to(ids)
+            out = conv.generate(max_new_tokens=6, stop_ids={2})
+            assert out == greedy(model, [ids], max_new_tokens=6, stop_ids={2}, pad_id=0, decode="plain")[0]
+            ids = ids + out + [2] + torch.randint(3, 64, (7,), generator=rng).tolist()
+        assert conv.reprefills == 0 and len(ids) > 4 * W

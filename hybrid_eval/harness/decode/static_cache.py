@@ -8,8 +8,8 @@ KV cache; transformers' `StaticCache`). `static_cache` asks the model's family f
 and recurrent states, StaticIndexedLayer for DeepSeek-V3.2's indexer keys), plus what an all-linear pattern needs:
 transformers asks the first attention layer for the sequence length and raises when there is none, so, like
 `models.cache.CountingCache`, it answers from `seen_tokens` (advanced by the caller) in that case. A sliding-window
-(`S`) layer gets transformers' `StaticSlidingWindowLayer` of min(window, L) slots (the family's `cache_config`,
-models/window.py), which rolls its buffer once the window is full.
+(`S`) layer gets its family's `static_window_layer`: transformers' `StaticSlidingWindowLayer` of min(window, L)
+slots, which rolls its buffer once the window is full (DeepSeek's rolls its indexer keys with it; models/window.py).
 
     cache = static_cache(model, max_len)            # max_len >= prompt width + new tokens
     model(input_ids=ids, attention_mask=mask, position_ids=pos, cache=cache, use_cache=True)   # prefill, eager
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import torch
 from transformers import StaticCache
-from transformers.cache_utils import LinearAttentionCacheLayerMixin, StaticSlidingWindowLayer
+from transformers.cache_utils import DynamicSlidingWindowLayer, LinearAttentionCacheLayerMixin, StaticSlidingWindowLayer
 
 from hybrid_eval.models import family_of_config, window
 
@@ -41,6 +41,9 @@ class StaticProbeCache(StaticCache):
 
     def __init__(self, config, max_cache_len: int):
         super().__init__(config=window.cache_config(config), max_cache_len=max_cache_len)
+        family = family_of_config(config)
+        for i in window.window_layers(config) if family is not None else []:  # the family's static window layer
+            self.layers[i] = family.static_window_layer(max_cache_len, window.window_of(config))
         self.max_len = max_cache_len
         self.seen_tokens = 0  # advanced by the caller after each forward; used only without attention layers
 
@@ -107,13 +110,13 @@ def fill_from(static, dynamic, n_tokens: int, release: bool = False) -> None:
         copy_linear_states(dynamic)
     for i, layer in enumerate(dynamic.layers):
         linear = isinstance(layer, LinearAttentionCacheLayerMixin)
-        kinds = ("DynamicLayer", "DynamicIndexedLayer", "DynamicSlidingWindowLayer")
-        if not linear and type(layer).__name__ not in kinds:
+        window_layer = isinstance(layer, DynamicSlidingWindowLayer)  # transformers' and models.window's
+        if not linear and not window_layer and type(layer).__name__ not in ("DynamicLayer", "DynamicIndexedLayer"):
             raise ValueError(f"layer {i}: cache layer kind {type(layer).__name__} has no static counterpart here")
         keys = getattr(layer, "keys", None)
         if isinstance(static.layers[i], StaticSlidingWindowLayer):
             if isinstance(keys, torch.Tensor) and keys.numel() > 0:
-                _fill_window(static.layers[i], keys, layer.values, n_tokens, i)
+                _fill_window(static.layers[i], layer, n_tokens, i)
             continue
         if isinstance(keys, torch.Tensor) and keys.numel() > 0:
             if keys.shape[-2] != n_tokens:
@@ -137,10 +140,11 @@ def fill_from(static, dynamic, n_tokens: int, release: bool = False) -> None:
     static.seen_tokens = n_tokens
 
 
-def _fill_window(layer: StaticSlidingWindowLayer, keys: torch.Tensor, values: torch.Tensor, n_tokens: int, i: int):
+def _fill_window(layer: StaticSlidingWindowLayer, dynamic, n_tokens: int, i: int):
     """Put the last keys of an n-token sequence (a dynamic sliding layer keeps min(n, window - 1)) where `layer` holds
     them after n tokens: slots 0..n-1 while n < its size, else the last slots (slot 0, the token the next step rolls
-    out, is never attended), and set its count to n."""
+    out, is never attended), and set its count to n. DSA indexer keys (DeepSeek) go to the same slots."""
+    keys, values = dynamic.keys, dynamic.values
     size, held = layer.max_cache_len, keys.shape[-2]
     if held != min(n_tokens, size - 1) and held != min(n_tokens, size):
         raise ValueError(f"layer {i} holds {held} window keys for {n_tokens} tokens (window {size})")
@@ -149,5 +153,8 @@ def _fill_window(layer: StaticSlidingWindowLayer, keys: torch.Tensor, values: to
     start = n_tokens - held if n_tokens < size else size - held
     layer.keys[:, :, start:start + held].copy_(keys)
     layer.values[:, :, start:start + held].copy_(values)
+    index_keys = getattr(dynamic, "indexer_keys", None)
+    if isinstance(index_keys, torch.Tensor) and hasattr(layer, "allocate_indexer"):
+        layer.allocate_indexer(index_keys)[:, start:start + held].copy_(index_keys)
     layer.cumulative_length_int = n_tokens
     layer.cumulative_length.fill_(min(n_tokens, size))
