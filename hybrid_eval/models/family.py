@@ -156,8 +156,8 @@ class Family:
     def check_knobs(self, **knobs: Any) -> None:
         """Raise ModelConfigError (one line) for a bad knob (`model.window` for every family; a family adds its own)."""
         w = knobs.get("window", swa.DEFAULT_WINDOW)
-        if isinstance(w, bool) or not isinstance(w, int) or w < 1:
-            raise ModelConfigError(f"model.window={w!r} is not valid; accepted: a positive integer (the tokens an S "
+        if isinstance(w, bool) or not isinstance(w, int) or w < 2:
+            raise ModelConfigError(f"model.window={w!r} is not valid; accepted: an integer >= 2 (the tokens an S "
                                    f"layer attends to, itself included; default {swa.DEFAULT_WINDOW})")
 
     def make_cache(self, config: PretrainedConfig):

@@ -194,8 +194,8 @@ def main(argv=None) -> int:
     ap.add_argument("--window", type=int, default=DEFAULT_WINDOW,
                     help=f"tokens of a sliding-window (S) layer (default {DEFAULT_WINDOW}, model.window's)")
     args = ap.parse_args(argv)
-    if args.window < 1:
-        ap.error(f"--window={args.window}; accepted: a positive integer")
+    if args.window < 2:
+        ap.error(f"--window={args.window}; accepted: an integer >= 2")
     print(report(args.vocab, args.window))
     return 0
 

@@ -81,8 +81,8 @@ def cached_tokens(config, context: int) -> int:
     return context if w is None else min(context, w - 1)
 
 
-def cache_config(config, sliding_type: str = SLIDING):
-    """`config` as transformers' caches must see it (S layers typed `sliding_type`, `sliding_window` set), or
+def cache_config(config):
+    """`config` as transformers' caches must see it (S layers typed "sliding_attention", `sliding_window` set), or
     `config` itself when it has no S layer. A shallow copy: the model's config is never changed."""
     w = window_of(config)
     if w is None:
@@ -90,7 +90,7 @@ def cache_config(config, sliding_type: str = SLIDING):
     view = copy.copy(config)
     types = list(config.layer_types)
     for i in window_layers(config):
-        types[i] = sliding_type
+        types[i] = SLIDING
     view.layer_types = types
     view.sliding_window = w
     return view

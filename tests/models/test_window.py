@@ -117,13 +117,13 @@ def test_describe_matches_the_cache_past_the_window(family, pattern):
     assert all(layer.keys.shape[-2] == W - 1 for layer in cache.layers if getattr(layer, "is_sliding", False))
 
 
-@pytest.mark.parametrize("window", [0, -3, "wide", 2.5, True])
+@pytest.mark.parametrize("window", [1, 0, -3, "wide", 2.5, True])
 def test_a_bad_window_is_one_line(window):
     from omegaconf import OmegaConf
 
     for family in ("qwen3_next", "deepseek_v32"):
         cfg = OmegaConf.create({"family": family, "pattern": "SF", "size": "tiny", "window": window})
-        with pytest.raises(ModelConfigError, match="accepted: a positive integer") as err:
+        with pytest.raises(ModelConfigError, match="accepted: an integer >= 2") as err:
             models.validate(cfg)
         assert f"model.window={window!r}" in str(err.value) and "\n" not in str(err.value)
 
