@@ -12,7 +12,7 @@ Patterns are `dense` and `sparse` (not F/L strings), or a string of `F` (dense M
 last `model.window` tokens, models/window.py) with at least one S, e.g. `SSSF`; `index_topk` is then the longest
 context, as for `dense`, so an S layer's indexer keeps every key of its window. `layer_kinds` reports
 "full_attention" (dense), "sparse_attention" or "sliding_attention" per layer. An S layer's cache is a
-`window.SlidingIndexedLayer` (its indexer keys windowed too), `window.StaticSlidingIndexedLayer` on static caches. transformers' own layer-type name differs by version ("deepseek_sparse_attention"
+`window.SlidingIndexedLayer` (its indexer keys windowed too), `window.RingWindowIndexedLayer` on static caches. transformers' own layer-type name differs by version ("deepseek_sparse_attention"
 in 5.17, "indexed_attention" later), so the config is built without `layer_types` and takes the default.
 
 Caveat for probes: transformers runs the indexer under `torch.no_grad()` and has no indexer loss, so a sparse
@@ -99,7 +99,7 @@ class DeepseekV32(Family):
         return cache
 
     def static_window_layer(self, max_len, window):
-        return swa.StaticSlidingIndexedLayer(max_cache_len=max_len, sliding_window=window)
+        return swa.RingWindowIndexedLayer(max_cache_len=max_len, sliding_window=window)
 
     def normalize_config(self, config):
         # a checkpoint saved by another transformers version names the layer type differently; use this one's

@@ -174,11 +174,9 @@ class Family:
         return None
 
     def static_window_layer(self, max_len: int, window: int):
-        """The static cache layer of an S layer (harness/decode/static_cache.py asks): transformers'
-        `StaticSlidingWindowLayer` unless the family's attention caches more than K and V (DeepSeek's indexer)."""
-        from transformers.cache_utils import StaticSlidingWindowLayer
-
-        return StaticSlidingWindowLayer(max_cache_len=max_len, sliding_window=window)
+        """The static cache layer of an S layer (harness/decode/static_cache.py and the families' static caches ask):
+        a `window.RingWindowLayer`, or a subclass where the attention caches more than K and V (DeepSeek's indexer)."""
+        return swa.RingWindowLayer(max_cache_len=max_len, sliding_window=window)
 
     def preset(self, size: str) -> Preset:
         if size not in self.presets:

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from transformers import AutoConfig
 from transformers import DynamicCache
-from transformers.cache_utils import StaticLayer, StaticSlidingWindowLayer
+from transformers.cache_utils import StaticLayer
 from transformers.models.minimax import modeling_minimax
 from transformers.models.minimax.modeling_minimax import MiniMaxCache
 
@@ -101,9 +101,9 @@ class StaticMiniMaxCache(MiniMaxProbeCache):
         n = len(config.layer_types)
         self.max_len = max_cache_len
         # one StaticLayer per layer index (linear layers never call `update`, so theirs stay unallocated), a
-        # StaticSlidingWindowLayer of min(window, max_cache_len) slots for an S layer
+        # window.RingWindowLayer of min(window, max_cache_len) slots for an S layer
         windowed, w = set(swa.window_layers(config)), swa.window_of(config)
-        self.layers = [StaticSlidingWindowLayer(max_cache_len=max_cache_len, sliding_window=w) if i in windowed
+        self.layers = [swa.RingWindowLayer(max_cache_len=max_cache_len, sliding_window=w) if i in windowed
                        else StaticLayer(max_cache_len=max_cache_len) for i in range(n)]
         self.layer_class_to_replicate = None
         self.linear_cache = [None] * n  # (B, H, d, d) lightning K^T V state per linear layer, allocated at prefill

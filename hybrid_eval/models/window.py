@@ -24,10 +24,10 @@ mask is transformers' own, untouched.
 
 Cache. `cache_config(config)` is the config as transformers' caches must see it: S layers typed "sliding_attention"
 with `sliding_window = window`, so `DynamicCache` gives them a `DynamicSlidingWindowLayer` (it keeps the last
-window - 1 keys after a forward) and `StaticCache` a `StaticSlidingWindowLayer` (window slots). models/cache.py,
-the families' caches and harness/decode/static_cache.py build their caches from it; `SlidingIndexedLayer` and
-`StaticSlidingIndexedLayer` are the sliding-window counterparts of DeepSeek-V3.2's indexed layers (its DSA indexer
-keys are windowed too).
+window - 1 keys after a forward). models/cache.py and the families' caches build their dynamic caches from it;
+`SlidingIndexedLayer` is the sliding-window counterpart of DeepSeek-V3.2's indexed layer (its DSA indexer keys are
+windowed too). Static caches (CUDA-graph decoding) hold an S layer in a `RingWindowLayer` of window slots written
+in ring order, whose mask `ring_mask` builds from the positions the slots hold, all in tensor ops.
 `cached_tokens(config, context)` is what one S layer holds after `context` tokens (what `cache_bytes` counts).
 """
 from __future__ import annotations
@@ -37,7 +37,7 @@ import functools
 import inspect
 
 import torch
-from transformers.cache_utils import DynamicSlidingWindowLayer, StaticSlidingWindowLayer
+from transformers.cache_utils import DynamicSlidingWindowLayer, StaticLayer
 from transformers.masking_utils import create_sliding_window_causal_mask
 
 SLIDING = "sliding_attention"  # the name describe() and the tables give an S layer (transformers' own name)
@@ -114,10 +114,71 @@ class SlidingIndexedLayer(DynamicSlidingWindowLayer):
         return full
 
 
-class StaticSlidingIndexedLayer(StaticSlidingWindowLayer):
-    """`StaticSlidingWindowLayer` with DSA indexer keys in a buffer of the same slots, filled and rolled as its keys
-    are (DeepSeek-V3.2's S layers on static caches). The attention calls `update` before the indexer calls
-    `update_indexer`, so the token count already includes the new keys here."""
+class RingWindowLayer(StaticLayer):
+    """A static cache layer of `min(window, max_len)` slots used as a ring: token p goes to slot p mod size, and
+    `slot_pos` records which absolute position each slot holds (-1: empty). Every write and every read is a tensor op
+    at a fixed address, with no branch on the token count, so a decode step over it can be captured in a CUDA graph
+    and replayed past the window (transformers' `StaticSlidingWindowLayer` decides in Python whether to fill or roll).
+    The S layers' mask is built from `slot_pos` (`ring_mask`), since the slots are not in token order.
+
+    A forward writes at most as many tokens as fit without overwriting keys its own queries still need: one token
+    per decode step, or a prefill that does not wrap (static decoding prefills on the dynamic cache and copies it in).
+    """
+
+    is_sliding = True
+
+    def __init__(self, max_cache_len: int, sliding_window: int, **kwargs):
+        super().__init__(max_cache_len=min(max_cache_len, sliding_window))
+        self.window = sliding_window
+        self.slot_pos: torch.Tensor | None = None
+
+    def lazy_initialization(self, key_states: torch.Tensor, value_states: torch.Tensor) -> None:
+        super().lazy_initialization(key_states, value_states)
+        self.slot_pos = torch.full((self.max_cache_len,), -1, dtype=torch.long, device=self.device)
+
+    def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs):
+        if not self.is_initialized:
+            self.lazy_initialization(key_states, value_states)
+        n = key_states.shape[-2]
+        if n > 1 and int(self.cumulative_length) + n > self.max_cache_len:  # eager only: a decode step has n = 1
+            raise ValueError(f"a ring window layer takes one token per forward once its {self.max_cache_len} slots "
+                             f"fill; prefill on a dynamic cache and copy it in (harness/decode/static_cache.fill_from)")
+        pos = torch.arange(n, device=self.device) + self.cumulative_length
+        slots = pos % self.max_cache_len
+        self.keys.index_copy_(2, slots, key_states)
+        self.values.index_copy_(2, slots, value_states)
+        self.slot_pos.index_copy_(0, slots, pos)
+        self.cumulative_length.add_(n)
+        return self.keys, self.values
+
+    def load(self, keys: torch.Tensor, values: torch.Tensor, n_tokens: int) -> torch.Tensor:
+        """Hold the last keys of an n-token sequence (`keys` (B, H, m, D), m <= size: tokens n - m .. n - 1), as if
+        they had been written one by one; returns the slots written."""
+        if not self.is_initialized:
+            self.lazy_initialization(keys, values)
+        m = keys.shape[-2]
+        pos = torch.arange(n_tokens - m, n_tokens, device=self.device)
+        slots = pos % self.max_cache_len
+        self.slot_pos.fill_(-1)
+        self.keys.index_copy_(2, slots, keys.to(self.keys.dtype))
+        self.values.index_copy_(2, slots, values.to(self.values.dtype))
+        self.slot_pos.index_copy_(0, slots, pos)
+        self.cumulative_length.fill_(n_tokens)
+        return slots
+
+    def forget(self) -> None:
+        """Empty again without moving a buffer (harness/decode/static_cache.rewind)."""
+        self.cumulative_length.zero_()
+        if self.slot_pos is not None:
+            self.slot_pos.fill_(-1)
+
+    def get_mask_sizes(self, query_length: int) -> tuple[int, int]:
+        return self.max_cache_len, 0
+
+
+class RingWindowIndexedLayer(RingWindowLayer):
+    """`RingWindowLayer` with DSA indexer keys in the same slots (DeepSeek-V3.2's S layers on static caches). The
+    attention calls `update` before its indexer calls `update_indexer`, so the count already includes the new keys."""
 
     def __init__(self, max_cache_len: int, sliding_window: int, **kwargs):
         super().__init__(max_cache_len=max_cache_len, sliding_window=sliding_window)
@@ -132,21 +193,30 @@ class StaticSlidingIndexedLayer(StaticSlidingWindowLayer):
         return self.indexer_keys
 
     def update_indexer(self, indexer_key_states: torch.Tensor) -> torch.Tensor:
-        size, n = self.max_cache_len, indexer_key_states.shape[1]
-        before = self.cumulative_length_int - n
-        buf = self.allocate_indexer(indexer_key_states)
-        if before >= size:  # full: the oldest slot goes
-            full = torch.cat([buf[:, 1:], indexer_key_states], dim=1)
-            if n == 1:
-                buf.copy_(full)
-                return buf
-        elif before + n > size:  # becoming full in this forward
-            full = indexer_key_states if before == 0 else torch.cat([buf[:, :before], indexer_key_states], dim=1)
-        else:
-            buf[:, before:before + n] = indexer_key_states
-            return buf
-        buf.copy_(full[:, -size:])
-        return full
+        n = indexer_key_states.shape[1]
+        slots = (torch.arange(n, device=self.device) + self.cumulative_length - n) % self.max_cache_len
+        return self.allocate_indexer(indexer_key_states).index_copy_(1, slots, indexer_key_states)
+
+    def load_indexer(self, indexer_keys: torch.Tensor, slots: torch.Tensor) -> None:
+        self.allocate_indexer(indexer_keys).index_copy_(1, slots, indexer_keys.to(self.indexer_keys.dtype))
+
+
+def ring_mask(layer: RingWindowLayer, config, batch: int, q_len: int, attention_mask, dtype) -> torch.Tensor:
+    """(B, 1, q, slots) mask of a `RingWindowLayer` for the next `q_len` tokens, as the slots will be after this
+    forward's update: slot s is seen by the query at position p iff p - window < slot_pos[s] <= p and the 2-D
+    `attention_mask` (B, positions; left padding 0) has a 1 there. Boolean for sdpa, additive for eager."""
+    device = layer.keys.device
+    new = torch.arange(q_len, device=device) + layer.cumulative_length  # positions of this forward's tokens
+    pos = layer.slot_pos.index_copy(0, new % layer.max_cache_len, new)  # (slots,) after the update
+    seen = (pos[None, :] >= 0) & (pos[None, :] <= new[:, None]) & (pos[None, :] > new[:, None] - layer.window)
+    seen = seen[None].expand(batch, -1, -1)
+    if attention_mask is not None:
+        padding = attention_mask.bool().gather(1, pos.clamp(min=0)[None].expand(batch, -1))  # (B, slots)
+        seen = seen & padding[:, None, :]
+    seen = seen[:, None]
+    if config._attn_implementation == "eager":
+        return torch.zeros(seen.shape, dtype=dtype, device=device).masked_fill(~seen, torch.finfo(dtype).min)
+    return seen
 
 
 # --- binding ------------------------------------------------------------------------------------------------------
@@ -186,10 +256,16 @@ def model_forward(original, materialize: bool = False):
             if position_ids is None:
                 seen = cache.get_seq_length() if cache is not None else 0
                 position_ids = (torch.arange(inputs_embeds.shape[1], device=inputs_embeds.device) + seen)[None]
-            kwargs[WINDOW_MASK] = create_sliding_window_causal_mask(
-                config=_MaskConfig(self.config, window), inputs_embeds=inputs_embeds, attention_mask=attention_mask,
-                cache=cache, position_ids=position_ids, layer_idx=window_layers(self.config)[0],
-                allow_is_causal_skip=not materialize)
+            first = window_layers(self.config)[0]
+            layer = cache.layers[first] if cache is not None and len(getattr(cache, "layers", [])) > first else None
+            if isinstance(layer, RingWindowLayer):  # static caches: slots in ring order
+                kwargs[WINDOW_MASK] = ring_mask(layer, self.config, *inputs_embeds.shape[:2], attention_mask,
+                                                inputs_embeds.dtype)
+            else:
+                kwargs[WINDOW_MASK] = create_sliding_window_causal_mask(
+                    config=_MaskConfig(self.config, window), inputs_embeds=inputs_embeds,
+                    attention_mask=attention_mask, cache=cache, position_ids=position_ids, layer_idx=first,
+                    allow_is_causal_skip=not materialize)
         kwargs[cache_kw] = cache
         return original(self, input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
                         inputs_embeds=inputs_embeds, use_cache=use_cache, **kwargs)

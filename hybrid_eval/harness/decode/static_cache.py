@@ -8,8 +8,9 @@ KV cache; transformers' `StaticCache`). `static_cache` asks the model's family f
 and recurrent states, StaticIndexedLayer for DeepSeek-V3.2's indexer keys), plus what an all-linear pattern needs:
 transformers asks the first attention layer for the sequence length and raises when there is none, so, like
 `models.cache.CountingCache`, it answers from `seen_tokens` (advanced by the caller) in that case. A sliding-window
-(`S`) layer gets its family's `static_window_layer`: transformers' `StaticSlidingWindowLayer` of min(window, L)
-slots, which rolls its buffer once the window is full (DeepSeek's rolls its indexer keys with it; models/window.py).
+(`S`) layer gets its family's `static_window_layer`: a `models.window.RingWindowLayer` of min(window, L) slots
+written in ring order, whose mask the model builds from the positions its slots hold (DeepSeek's keeps its indexer
+keys in the same slots).
 
     cache = static_cache(model, max_len)            # max_len >= prompt width + new tokens
     model(input_ids=ids, attention_mask=mask, position_ids=pos, cache=cache, use_cache=True)   # prefill, eager
@@ -21,17 +22,14 @@ a dynamic cache (`models.make_cache`, as `harness.decode.conversation` keeps one
 same cache API the layers use (`update`, `update_indexer`, `update_conv_state`, `update_recurrent_state`; a family
 cache's `copy_linear_states` for states kept outside `layers`), so the kernels bound to the linear layers
 (models/binding.py) are never involved. A dynamic S layer holds only the last window - 1 of its n tokens;
-`fill_from` writes them where the static window layer would hold them and sets its count to n.
-
-CUDA graphs: `StaticSlidingWindowLayer` branches in Python on its token count (filling vs rolling) and sizes its mask
-from a Python int, so a captured step would replay a stale branch and mask. `has_window_layers(cache)` tells the
-decoder (harness/decode/static_decode.py), which then decodes S patterns with eager static steps.
+`fill_from` loads them into the ring's slots for those positions and sets its count to n. The ring's writes and mask
+are tensor ops on fixed buffers, so S patterns decode in CUDA graphs like the others.
 """
 from __future__ import annotations
 
 import torch
 from transformers import StaticCache
-from transformers.cache_utils import DynamicSlidingWindowLayer, LinearAttentionCacheLayerMixin, StaticSlidingWindowLayer
+from transformers.cache_utils import DynamicSlidingWindowLayer, LinearAttentionCacheLayerMixin
 
 from hybrid_eval.models import family_of_config, window
 
@@ -69,11 +67,6 @@ def static_cache(model_or_config, max_len: int):
     return own if own is not None else StaticProbeCache(config, max_len)
 
 
-def has_window_layers(cache) -> bool:
-    """Whether `cache` has a sliding-window layer (its decode step cannot be replayed as a CUDA graph)."""
-    return any(getattr(layer, "is_sliding", False) for layer in getattr(cache, "layers", []))
-
-
 def rewind(static) -> None:
     """Make `static` empty again without moving a buffer (a graph captured on it stays valid): the write positions
     go back to 0 and the linear layers forget their states, so the next forward is a prefill. Stale values past the
@@ -83,8 +76,8 @@ def rewind(static) -> None:
             counter = getattr(layer, name, None)
             if isinstance(counter, torch.Tensor):
                 counter.zero_()
-        if isinstance(layer, StaticSlidingWindowLayer):
-            layer.cumulative_length_int = 0
+        if isinstance(layer, window.RingWindowLayer):
+            layer.forget()
         if isinstance(layer, LinearAttentionCacheLayerMixin):
             for s in layer.has_previous_state:
                 layer.has_previous_state[s] = False
@@ -114,7 +107,7 @@ def fill_from(static, dynamic, n_tokens: int, release: bool = False) -> None:
         if not linear and not window_layer and type(layer).__name__ not in ("DynamicLayer", "DynamicIndexedLayer"):
             raise ValueError(f"layer {i}: cache layer kind {type(layer).__name__} has no static counterpart here")
         keys = getattr(layer, "keys", None)
-        if isinstance(static.layers[i], StaticSlidingWindowLayer):
+        if isinstance(static.layers[i], window.RingWindowLayer):
             if isinstance(keys, torch.Tensor) and keys.numel() > 0:
                 _fill_window(static.layers[i], layer, n_tokens, i)
             continue
@@ -140,21 +133,13 @@ def fill_from(static, dynamic, n_tokens: int, release: bool = False) -> None:
     static.seen_tokens = n_tokens
 
 
-def _fill_window(layer: StaticSlidingWindowLayer, dynamic, n_tokens: int, i: int):
-    """Put the last keys of an n-token sequence (a dynamic sliding layer keeps min(n, window - 1)) where `layer` holds
-    them after n tokens: slots 0..n-1 while n < its size, else the last slots (slot 0, the token the next step rolls
-    out, is never attended), and set its count to n. DSA indexer keys (DeepSeek) go to the same slots."""
-    keys, values = dynamic.keys, dynamic.values
-    size, held = layer.max_cache_len, keys.shape[-2]
-    if held != min(n_tokens, size - 1) and held != min(n_tokens, size):
-        raise ValueError(f"layer {i} holds {held} window keys for {n_tokens} tokens (window {size})")
-    if not layer.is_initialized:
-        layer.lazy_initialization(keys, values)
-    start = n_tokens - held if n_tokens < size else size - held
-    layer.keys[:, :, start:start + held].copy_(keys)
-    layer.values[:, :, start:start + held].copy_(values)
+def _fill_window(layer, dynamic, n_tokens: int, i: int) -> None:
+    """Load a dynamic window layer (the last min(n, window - 1) keys of n tokens, DSA indexer keys too) into a
+    `RingWindowLayer`'s slots for those positions."""
+    keys = dynamic.keys
+    if keys.shape[-2] != min(n_tokens, layer.window - 1) or keys.shape[-2] > layer.max_cache_len:
+        raise ValueError(f"layer {i} holds {keys.shape[-2]} window keys for {n_tokens} tokens (window {layer.window})")
+    slots = layer.load(keys, dynamic.values, n_tokens)
     index_keys = getattr(dynamic, "indexer_keys", None)
-    if isinstance(index_keys, torch.Tensor) and hasattr(layer, "allocate_indexer"):
-        layer.allocate_indexer(index_keys)[:, start:start + held].copy_(index_keys)
-    layer.cumulative_length_int = n_tokens
-    layer.cumulative_length.fill_(min(n_tokens, size))
+    if isinstance(index_keys, torch.Tensor) and hasattr(layer, "load_indexer"):
+        layer.load_indexer(index_keys, slots)

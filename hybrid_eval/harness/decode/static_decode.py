@@ -25,8 +25,7 @@ Modes (`eval.decode`): `plain` is harness/decode/greedy.py's dynamic-cache loop;
 (the CPU-testable part); `graph` adds the capture (CUDA only); `auto` is graph on CUDA and plain on CPU. Where a
 path cannot run, the engine says why once (logging, `harness.decode.static_decode`) and decodes without it: no static cache
 for the model -> plain; a failed capture, or a decode step that replaced a cache tensor instead of writing into it
-(a replay would then read a stale state), or a sliding-window (`S`) layer, whose static cache layer decides in Python
-whether to fill or roll its window (static_cache.py) -> eager static steps.
+(a replay would then read a stale state) -> eager static steps.
 
 Graph replays run no Python, so Python-side counters (`kernels.calls`) count a captured step once, not per replay.
 """
@@ -46,7 +45,7 @@ from pathlib import Path
 import torch
 
 from hybrid_eval.harness.errors import ConfigError
-from hybrid_eval.harness.decode.static_cache import fill_from, has_window_layers, rewind, static_cache
+from hybrid_eval.harness.decode.static_cache import fill_from, rewind, static_cache
 from hybrid_eval.models import cache_kwarg, make_cache
 
 log = logging.getLogger(__name__)
@@ -306,10 +305,6 @@ class StaticDecoder:
             if slot.graph is not None:
                 slot.graph.replay()
             elif not slot.stepped:
-                if self.graph_ok and has_window_layers(cache):
-                    self.graph_ok = False
-                    _say_once(self.model, "decoding with eager static steps", "no CUDA graph: sliding-window layers "
-                              "fill, then roll, their static window in Python")
                 capture = self.graph_ok and max_new_tokens > 2  # a graph pays off from its second replay on
                 slot.graph = self._first_step(step, cache, capture=capture)
                 slot.stepped = capture or not self.graph_ok  # graph mode tries again on a longer call

@@ -206,19 +206,17 @@ def test_failed_capture_falls_back_to_eager_static_steps(monkeypatch, caplog):
     assert engine.last_path == "static" and engine.captures == 0 and not engine.graph_ok
 
 
-def test_sliding_window_patterns_decode_with_eager_static_steps(monkeypatch, caplog):
-    """An S layer's static window fills, then rolls, in Python (harness/decode/static_cache.py): no graph is captured
-    for it, the decoder says so once and decodes past the window with eager static steps, the plain path's tokens."""
-    model = tiny("qwen3_next", "LS", window=6)
+@pytest.mark.parametrize("family,pattern", [("qwen3_next", "LS"), ("minimax", "SSSF"), ("deepseek_v32", "SF")])
+def test_sliding_window_steps_are_captured_and_replayed_past_the_window(family, pattern, monkeypatch):
+    """An S layer's static cache is a ring of window slots (models.window.RingWindowLayer) written and masked by
+    tensor ops: its step is captured once and replayed far past the window (6 tokens; prompts of up to 30 plus 24
+    new), giving the plain path's tokens in a left-padded batch and moving no cache tensor."""
+    model = tiny(family, pattern, window=6)
     ps = prompts()
     engine = graph_engine(model, monkeypatch)
-    with caplog.at_level(logging.WARNING, logger="hybrid_eval.harness.decode.static_decode"):
-        assert engine_decode(engine, ps) == decode(model, ps, "plain")
-        assert engine_decode(engine, ps[:4]) == decode(model, ps[:4], "plain")
-    said = [r.getMessage() for r in caplog.records if r.name == "hybrid_eval.harness.decode.static_decode"]
-    assert said == ["qwen3_next decoding: no CUDA graph: sliding-window layers fill, then roll, their static window "
-                    "in Python; decoding with eager static steps"]
-    assert engine.last_path == "static" and engine.captures == 0 and not engine.graph_ok
+    assert engine_decode(engine, ps, steps=24) == decode(model, ps, "plain", steps=24)
+    graph = engine.slots[(len(ps), sd.bucket(30 + 24))].graph
+    assert engine.last_path == "graph" and engine.captures == 1 and graph.replays == 22 and engine.moved == []
 
 
 def test_a_step_that_moves_a_cache_tensor_is_never_captured(monkeypatch, caplog):
@@ -255,9 +253,8 @@ def test_graph_decoding_equals_plain_on_gpu(family, pattern, caplog):
     assert graph == plain
     assert single == graph
     assert sum(len(o) for o in graph) > len(ps)
-    # MiniMax captures since graph_safe_experts (before it, grouped_mm's histc copied from the host); S patterns
-    # decode with eager static steps (test_sliding_window_patterns_decode_with_eager_static_steps)
-    assert path == ("static" if "S" in pattern else "graph"), f"path {path} for {family} {pattern}: {caplog.text}"
+    # MiniMax captures since graph_safe_experts (before it, grouped_mm's histc copied from the host)
+    assert path == "graph", f"no CUDA graph for {family} {pattern}: {caplog.text}"
 
 
 @pytest.mark.gpu
@@ -270,7 +267,20 @@ def test_graph_replays_are_the_eager_static_steps_in_bf16(family, pattern):
     graph = decode(model, ps, "graph", steps=24)
     path = sd.decoder_for(model, "graph").last_path  # read before the static run replaces the model's engine
     assert graph == decode(model, ps, "static", steps=24)
-    assert path == ("static" if "S" in pattern else "graph")
+    assert path == "graph"
+
+
+@pytest.mark.gpu
+@cuda
+@pytest.mark.parametrize("family,pattern", [("qwen3_next", "LS"), ("kimi_linear", "SSSF"), ("minimax", "SSSF"),
+                                            ("deepseek_v32", "SF")])
+def test_graph_decoding_past_the_window_equals_plain_on_gpu(family, pattern):
+    """Real CUDA graph replays of the ring window (6 tokens) for 24 steps after prompts of up to 30 tokens."""
+    model = tiny(family, pattern, window=6).cuda()
+    ps = prompts(seed=6)
+    graph = decode(model, ps, "graph", steps=24)
+    assert sd.decoder_for(model, "graph").last_path == "graph"
+    assert graph == decode(model, ps, "plain", steps=24)
 
 
 @pytest.mark.gpu
