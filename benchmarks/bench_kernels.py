@@ -239,7 +239,7 @@ def model_patterns() -> dict[str, list[str]]:
     from hybrid_eval import models
 
     return {name: [cls.reference_pattern, cls.released_pattern, "L"] for name, cls in models.FAMILIES.items()
-            if cls.binding}
+            if cls.binding and "L" in cls.layer_names}  # deepseek_v32 binds only its S layers' window
 
 
 def run_models(args, rows: list, save: Callable[[], None]) -> None:

@@ -35,6 +35,9 @@ def job(cfg: DictConfig) -> None:
     from hybrid_eval.harness.run import run_job
 
     with user_errors():
+        from hybrid_eval.models.presets import check_overrides
+
+        check_overrides(cfg.model, list(HydraConfig.get().overrides.task))  # a preset is not silently overridden
         run_job(cfg, Path(HydraConfig.get().runtime.output_dir))
 
 

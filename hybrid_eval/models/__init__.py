@@ -1,6 +1,6 @@
 """Model families (spec -> transformers config -> model), pretrained loading, probe tokenizer, and `describe`.
 
-    model, info = models.build(cfg.model, tokenizer)               # a probe, randomly initialised
+    model, info = models.build(cfg.model, tokenizer)               # a probe, randomly initialised (model.preset too)
     model, tokenizer, info = models.load_pretrained(cfg.model)     # model=pretrained: a local checkpoint
     models.describe(model)                                         # params, layer types, cache bytes vs context
     cache = models.make_cache(model)                               # an inference cache for any pattern
@@ -14,12 +14,15 @@ from __future__ import annotations
 import torch
 from transformers import AutoModelForCausalLM
 
+from hybrid_eval.models import window
 from hybrid_eval.models.binding import bind
 from hybrid_eval.models.cache import cache_kwarg, make_cache
 from hybrid_eval.models.family import FAMILIES, Family, ModelConfigError, Preset, get_family, register
+from hybrid_eval.models.presets import SYSTEMS, apply as apply_preset
 
-__all__ = ["FAMILIES", "Family", "ModelConfigError", "Preset", "get_family", "register", "validate", "build", "describe",
-           "make_cache", "cache_kwarg", "family_of_config", "is_pretrained", "is_endpoint", "load_pretrained"]
+__all__ = ["FAMILIES", "Family", "ModelConfigError", "Preset", "SYSTEMS", "get_family", "register", "validate", "build",
+           "describe", "apply_preset", "make_cache", "cache_kwarg", "family_of_config", "is_pretrained", "is_endpoint",
+           "load_pretrained"]
 
 PRETRAINED = "pretrained"
 bind()  # every registered family's linear layers run through kernels/ (its `binding`; models/binding.py)
@@ -51,6 +54,7 @@ def validate(model_cfg) -> None:
 
         check_dirs(model_cfg)
         return
+    model_cfg = apply_preset(model_cfg)  # model.preset: family and pattern of a named system (models/presets.py)
     family = get_family(str(model_cfg.family))
     family.layer_types(str(model_cfg.pattern), family.preset(str(model_cfg.size)).layers)
     if str(model_cfg.get("init", "recipe")) not in INITS:
@@ -59,7 +63,10 @@ def validate(model_cfg) -> None:
 
 
 def build(model_cfg, tokenizer, seed: int = 0):
-    """A randomly initialised probe of `model_cfg.family` at `model_cfg.pattern` / `model_cfg.size`."""
+    """A randomly initialised probe of `model_cfg.family` at `model_cfg.pattern` / `model_cfg.size` (or of the
+    family and pattern `model_cfg.preset` names)."""
+    preset = model_cfg.get("preset") if hasattr(model_cfg, "get") else None
+    model_cfg = apply_preset(model_cfg)
     family = get_family(str(model_cfg.family))
     knobs = _knobs(family, model_cfg)
     config, match = family.matched_config(
@@ -75,7 +82,11 @@ def build(model_cfg, tokenizer, seed: int = 0):
     if model_cfg.get("init", "recipe") == "recipe":
         family.init_probe(model, torch.Generator().manual_seed(seed))
     info = describe(model)
+    if window.window_of(config) is None:
+        knobs.pop("window", None)  # no S layer: the window changes nothing, so it is not part of the variant
     info.update(family=family.name, pattern=str(model_cfg.pattern), size=str(model_cfg.size), **knobs, **match)
+    if preset is not None:
+        info["preset"] = str(preset)
     return model, info
 
 

@@ -5,7 +5,8 @@ raises when a model has none (an all-`L` probe). `CountingCache` counts the toke
 advances `seen_tokens` after each forward) and answers from that count when there is no attention layer to ask.
 A family whose model insists on a cache class of its own (MiniMax's `MiniMaxCache`) overrides
 `Family.make_cache`; `make_cache(model)` picks the right one for any causal LM, pretrained ones included.
-`cache_kwarg(model)` is the keyword the model's forward takes it under.
+`cache_kwarg(model)` is the keyword the model's forward takes it under. A sliding-window (`S`) layer gets transformers'
+`DynamicSlidingWindowLayer`, which keeps at most `model.window` tokens (models/window.py).
 
     cache = make_cache(model)
     model(input_ids=ids, use_cache=True, **{cache_kwarg(model): cache}); cache.seen_tokens += ids.shape[1]
@@ -16,12 +17,14 @@ import inspect
 
 from transformers import DynamicCache
 
+from hybrid_eval.models import window
+
 
 class CountingCache(DynamicCache):
     """`DynamicCache(config=...)` that also works when the model has no attention layer at all."""
 
     def __init__(self, config):
-        super().__init__(config=config)
+        super().__init__(config=window.cache_config(config))  # S layers: DynamicSlidingWindowLayer (models/window.py)
         self.seen_tokens = 0  # advanced by the caller after each forward
 
     def get_seq_length(self, *args, **kwargs) -> int:

@@ -9,9 +9,10 @@ dense vs sparse) overrides `layer_types`, `layer_kinds` and `reference_pattern`;
 
 Everything the rest of the code needs to know about a family is declared on its class, in its own module:
 
-- presets, `layer_names` (pattern letter -> transformers layer type) and `mixers` (letter -> the transformers
-  module that letter builds), `released_pattern` (what the released model ships) and `patterns` (the variants
-  tests build and tools list), `reference_pattern` and `knobs`;
+- presets, `layer_names` (pattern letter -> layer type) and `mixers` (letter -> the transformers module that letter
+  builds; `S`, sliding-window attention, builds the `F` module with a window: models/window.py),
+  `released_pattern` (what the released model ships) and `patterns` (the variants tests build and tools list),
+  `reference_pattern` and `knobs` (`window` for every family);
 - its binding: `modeling` (the transformers module it patches) and `binding` ({attribute: our replacement}, an
   attribute being a module-level name or `Class.method` of that module; models/binding.py applies them all);
 - its cache quirks: `make_cache` (dynamic) and `make_static_cache` (fixed buffers for CUDA-graph decoding).
@@ -27,6 +28,8 @@ from typing import Any, ClassVar
 
 import torch
 from transformers import AutoModelForCausalLM, PretrainedConfig
+
+from hybrid_eval.models import window as swa
 
 
 def shortest_period(seq: str) -> str:
@@ -93,7 +96,7 @@ class Family:
     released_pattern: ClassVar[str]  # the pattern the released model ships (Qwen3-Next's LLLF, DeepSeek's sparse)
     patterns: ClassVar[tuple[str, ...]]  # the variants worth building and listing (tests, benchmarks)
     reference_pattern: ClassVar[str] = "F"  # the variant every other pattern's parameter count is matched to
-    knobs: ClassVar[dict[str, Any]] = {}  # extra `model.<knob>` keys this family reads, with their defaults
+    knobs: ClassVar[dict[str, Any]] = {"window": swa.DEFAULT_WINDOW}  # `model.<knob>` keys it reads, with defaults
     mlp_multiple: ClassVar[int] = 1  # the matched MLP width is rounded to a multiple of this
     modeling: ClassVar[str | None] = None  # transformers' modeling module that `binding` patches
     binding: ClassVar[dict[str, Callable]] = {}  # attribute of `modeling` ("fn" or "Class.method") -> ours
@@ -106,7 +109,7 @@ class Family:
         if not pattern or any(c not in self.layer_names for c in pattern):
             raise ModelConfigError(
                 f"model.pattern={pattern!r} is not valid for {self.name}; accepted: a string of the letters "
-                f"{letters} (F = full attention, L = linear), e.g. F, LLLF, L"
+                f"{letters} (F = full attention, L = linear, S = sliding-window attention), e.g. F, LLLF, L, SSSF"
             )
         if len(pattern) > n_layers and len(set(pattern[:n_layers])) < len(set(pattern)):
             raise ModelConfigError(
@@ -117,17 +120,26 @@ class Family:
 
     def layer_kinds(self, config: PretrainedConfig) -> list[str]:
         """Per-layer mixer type of a built config, in the names `layer_types` returns (what `describe` reports)."""
-        return list(config.layer_types)
+        return swa.mark(config, list(config.layer_types))
+
+    def window_keys(self, types: list[str], extra: dict) -> dict:
+        """The config keys that build and window the S layers of `types` (per-layer names from `layer_types`):
+        `layer_types` as transformers builds them (an S layer typed as `F`'s) plus models/window.py's keys."""
+        return {"layer_types": swa.transformers_types(types, self.layer_names["F"]),
+                **swa.config_keys(types, extra.get("window", swa.DEFAULT_WINDOW))}
 
     def built_pattern(self, model) -> list[str]:
         """Per layer, the pattern letter of the token mixer `model` actually built, read from its modules (`mixers`)
         rather than its config; an unknown module gives its class names instead of a letter."""
-        letter = {cls: c for c, cls in self.mixers.items()}
+        letter = {cls: c for c, cls in self.mixers.items() if c != "S"}  # S builds F's module
+        windowed = set(swa.window_layers(model.config))
         out = []
-        for layer in model.model.layers:
+        for i, layer in enumerate(model.model.layers):
             names = [type(m).__name__ for m in layer.children()]
             found = [letter[n] for n in names if n in letter]
             out.append(found[0] if len(found) == 1 else "?" + "+".join(names))
+            if out[-1] == "F" and i in windowed:
+                out[-1] = "S"
         return out
 
     def pattern_of(self, config: PretrainedConfig) -> str:
@@ -142,7 +154,11 @@ class Family:
         """Adapt a config saved by another transformers version to this one, in place (nothing by default)."""
 
     def check_knobs(self, **knobs: Any) -> None:
-        """Raise ModelConfigError (one line) for a bad family-specific knob; nothing to check by default."""
+        """Raise ModelConfigError (one line) for a bad knob (`model.window` for every family; a family adds its own)."""
+        w = knobs.get("window", swa.DEFAULT_WINDOW)
+        if isinstance(w, bool) or not isinstance(w, int) or w < 2:
+            raise ModelConfigError(f"model.window={w!r} is not valid; accepted: an integer >= 2 (the tokens an S "
+                                   f"layer attends to, itself included; default {swa.DEFAULT_WINDOW})")
 
     def make_cache(self, config: PretrainedConfig):
         """An empty inference cache for a model of `config`, which works for every pattern (pure-linear included)."""
@@ -157,6 +173,11 @@ class Family:
         `copy_linear_states(dynamic)`, which `rewind` and `fill_from` call."""
         return None
 
+    def static_window_layer(self, max_len: int, window: int):
+        """The static cache layer of an S layer (harness/decode/static_cache.py and the families' static caches ask):
+        a `window.RingWindowLayer`, or a subclass where the attention caches more than K and V (DeepSeek's indexer)."""
+        return swa.RingWindowLayer(max_cache_len=max_len, sliding_window=window)
+
     def preset(self, size: str) -> Preset:
         if size not in self.presets:
             raise ModelConfigError(f"model.size={size!r} is not a preset of {self.name}; accepted: {', '.join(self.presets)}")
@@ -167,8 +188,16 @@ class Family:
         raise NotImplementedError
 
     def cache_bytes(self, config: PretrainedConfig, context: int, dtype_bytes: int = 2) -> dict[str, int]:
-        """Bytes of inference cache one sequence of `context` tokens holds: {"full": .., "linear": .., "total": ..}."""
+        """Bytes of inference cache one sequence of `context` tokens holds: {"full": .., "sliding": .., "linear": ..,
+        "total": ..} (an S layer holds `window.cached_tokens`, at most the window)."""
         raise NotImplementedError
+
+    @staticmethod
+    def attention_counts(config: PretrainedConfig, context: int, kinds: list[str]) -> tuple[int, int]:
+        """(full layers x context, S layers x their cached tokens): the token-slots of KV one sequence holds."""
+        full = sum(k not in ("linear_attention", swa.SLIDING) for k in kinds)
+        sliding = sum(k == swa.SLIDING for k in kinds)
+        return full * context, sliding * swa.cached_tokens(config, context)
 
     def init_probe(self, model, generator: torch.Generator) -> None:
         """Re-initialise what transformers' `_init_weights` gets wrong for training from scratch (a probe only,

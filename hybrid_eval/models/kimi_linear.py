@@ -1,4 +1,5 @@
-"""Kimi Linear family: Kimi Delta Attention linear layers (L) and MLA without RoPE (F), dense MLPs.
+"""Kimi Linear family: Kimi Delta Attention linear layers (L), MLA without RoPE (F) and the same MLA over a sliding
+window (S, models/window.py), dense MLPs.
 
 Follows transformers' `KimiLinearForCausalLM` (Moonshot AI, "Kimi Linear", 2025), which ships the 3:1 hybrid
 `LLLF`. transformers picks the mixer per layer from `config.layer_types` ("linear_attention" -> KDA,
@@ -18,14 +19,18 @@ over `kernels.kda` and `kernels.short_conv`. One numerical fix, not a kernel: `K
 computes its softplus as `where(g > 20, g, log(1 + exp(g)))`; once a pre-activation passes ~88.7, `exp`
 overflows in float32 and the discarded branch's gradient is `0 * inf = NaN`, which gradient clipping spreads to
 every weight. Its replacement computes the same value with `F.softplus` (reports/probe-training.md §10).
+`KimiLinearModel.forward` and `KimiLinearAttention.forward` are wrapped so S layers attend through the
+sliding-window mask (models/window.py).
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from transformers import AutoConfig
+from transformers.models.kimi_linear import modeling_kimi_linear as kimi_modeling
 
 from hybrid_eval import kernels
+from hybrid_eval.models import window as swa
 from hybrid_eval.models.binding import causal_conv1d_fn, causal_conv1d_update, delta_rule
 from hybrid_eval.models.family import Family, PRESETS, Preset, register
 
@@ -53,10 +58,10 @@ def kimi_forget_gate(self, hidden_states: torch.Tensor) -> torch.Tensor:
 class KimiLinear(Family):
     name = "kimi_linear"
     model_type = "kimi_linear"
-    layer_names = {"F": "full_attention", "L": "linear_attention"}
-    mixers = {"F": "KimiLinearAttention", "L": "KimiLinearDeltaAttention"}
+    layer_names = {"F": "full_attention", "L": "linear_attention", "S": swa.SLIDING}
+    mixers = {"F": "KimiLinearAttention", "L": "KimiLinearDeltaAttention", "S": "KimiLinearAttention"}
     released_pattern = "LLLF"
-    patterns = ("F", "LLLF", "L")
+    patterns = ("F", "LLLF", "L", "SSSF")
     presets = PRESETS
     modeling = "transformers.models.kimi_linear.modeling_kimi_linear"
     binding = {
@@ -65,6 +70,8 @@ class KimiLinear(Family):
         "causal_conv1d_fn": causal_conv1d_fn,
         "causal_conv1d_update": causal_conv1d_update,
         "KimiLinearForgetGate.forward": kimi_forget_gate,
+        "KimiLinearModel.forward": swa.model_forward(kimi_modeling.KimiLinearModel.forward),
+        "KimiLinearAttention.forward": swa.attention_forward(kimi_modeling.KimiLinearAttention.forward),
     }
     conv_kernel = 4
 
@@ -76,6 +83,7 @@ class KimiLinear(Family):
 
     def hf_config(self, pattern, preset: Preset, vocab_size, intermediate, **extra):
         n = preset.layers
+        types = self.layer_types(pattern, n)
         return AutoConfig.for_model(
             "kimi_linear",
             **preset.trunk(vocab_size, intermediate, extra),
@@ -85,17 +93,18 @@ class KimiLinear(Family):
             linear_num_heads=preset.heads,
             linear_head_dim=preset.head_dim,
             linear_conv_kernel_dim=self.conv_kernel,
-            layer_types=self.layer_types(pattern, n),
             mlp_layer_types=["dense"] * n,
+            **self.window_keys(types, extra),
         )
 
     def cache_bytes(self, config, context, dtype_bytes=2):
-        full = sum(t == "full_attention" for t in config.layer_types)
-        linear = len(config.layer_types) - full
+        kinds = self.layer_kinds(config)
+        linear = kinds.count("linear_attention")
         # MLA caches the compressed latent (kv_lora_rank) and the shared key slice (qk_rope_head_dim), one "head"
-        kv = full * (config.kv_lora_rank + config.qk_rope_head_dim) * context * dtype_bytes
+        per_token = (config.kv_lora_rank + config.qk_rope_head_dim) * dtype_bytes
+        full, sliding = (t * per_token for t in self.attention_counts(config, context, kinds))
         h, d = config.linear_num_heads, config.linear_head_dim
         # KDA: recurrent state (H, dk, dv) kept in float32 (transformers casts it); conv state over q, k and v,
         # `linear_conv_kernel_dim` columns (not kernel - 1) in model dtype
         state = linear * (h * d * d * 4 + 3 * h * d * config.linear_conv_kernel_dim * dtype_bytes)
-        return {"full": kv, "linear": state, "total": kv + state}
+        return {"full": full, "sliding": sliding, "linear": state, "total": full + sliding + state}

@@ -1,4 +1,5 @@
-"""MiniMax family: lightning attention linear layers (L) and GQA softmax attention with RoPE (F), dense MLPs.
+"""MiniMax family: lightning attention linear layers (L), GQA softmax attention with RoPE (F) and the same attention
+over a sliding window (S, models/window.py: MiniMax's sliding-window hybrids), dense MLPs.
 
 Follows transformers' `MiniMaxForCausalLM` (MiniMax-01 / MiniMax-M1, 2025), which ships the 7:1 hybrid
 `LLLLLLLF`. transformers picks the mixer per layer from `config.layer_types` ("linear_attention" -> lightning,
@@ -17,17 +18,21 @@ decoding (harness/decode/static_decode.py) `StaticMiniMaxCache` keeps the same c
 Binding (models/binding.py): transformers' lightning layer runs a Python loop over 256-token blocks (one token at
 a time when a state exists); `MiniMaxLightningAttention.forward` is replaced by `lightning_forward`, which makes
 the same projections and calls `kernels.lightning` once over the whole segment, prefill or decode.
+`MiniMaxModel.forward` and `MiniMaxAttention.forward` are wrapped so S layers attend through the sliding-window mask
+(models/window.py); transformers' own `config.sliding_window` stays None, since MiniMax applies it to every layer.
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from transformers import AutoConfig
+from transformers import DynamicCache
 from transformers.cache_utils import StaticLayer
 from transformers.models.minimax import modeling_minimax
 from transformers.models.minimax.modeling_minimax import MiniMaxCache
 
 from hybrid_eval import kernels
+from hybrid_eval.models import window as swa
 from hybrid_eval.models.binding import state_float
 from hybrid_eval.models.family import Family, Preset, register
 
@@ -55,24 +60,37 @@ def lightning_forward(self, hidden_states, position_embeddings=None, attention_m
 
 
 class MiniMaxProbeCache(MiniMaxCache):
-    """`MiniMaxCache` whose length comes from the first full-attention layer, or from `seen_tokens` if none."""
+    """`MiniMaxCache` whose length comes from the first attention layer (F or S), or from `seen_tokens` if none;
+    its S layers are `DynamicSlidingWindowLayer`s (transformers' MiniMaxCache makes every layer a full one)."""
 
     def __init__(self, config):
         super().__init__()
         self.seen_tokens = 0  # advanced by the caller after each forward
-        types = list(config.layer_types)
-        self.full_layer = types.index("full_attention") if "full_attention" in types else None
+        kinds = swa.mark(config, list(config.layer_types))
+        attention = [i for i, k in enumerate(kinds) if k == "full_attention"] + [
+            i for i, k in enumerate(kinds) if k == swa.SLIDING]
+        self.full_layer = attention[0] if attention else None  # the first F layer, else the first S layer
+        self.redirect = kinds[0] == "linear_attention"  # layer 0 has no KV: answer for layer 0 from full_layer
+        if swa.window_of(config) is not None:  # one layer object per index, S layers keeping the last window - 1
+            self.layers = DynamicCache(config=swa.cache_config(config)).layers
+            self.layer_class_to_replicate = None
+
+    def get_linear_cache(self, layer_idx: int):
+        state = self.linear_cache[layer_idx] if layer_idx < len(self.linear_cache) else None
+        return state if isinstance(state, torch.Tensor) else None
 
     def get_seq_length(self, layer_idx: int = 0, *args, **kwargs) -> int:
         if self.full_layer is None:
             return self.seen_tokens
-        return super().get_seq_length(self.full_layer if layer_idx == 0 else layer_idx, *args, **kwargs)
+        layer_idx = self.full_layer if layer_idx == 0 and self.redirect else layer_idx
+        return super().get_seq_length(layer_idx, *args, **kwargs)
 
     def get_mask_sizes(self, query, layer_idx: int = 0, *args, **kwargs):
         if self.full_layer is None:
             q_len = query if isinstance(query, int) else query.shape[0]
             return self.seen_tokens + q_len, 0
-        return super().get_mask_sizes(query, self.full_layer if layer_idx == 0 else layer_idx, *args, **kwargs)
+        layer_idx = self.full_layer if layer_idx == 0 and self.redirect else layer_idx
+        return super().get_mask_sizes(query, layer_idx, *args, **kwargs)
 
 
 class StaticMiniMaxCache(MiniMaxProbeCache):
@@ -82,8 +100,11 @@ class StaticMiniMaxCache(MiniMaxProbeCache):
         super().__init__(config)
         n = len(config.layer_types)
         self.max_len = max_cache_len
-        # one StaticLayer per layer index (linear layers never call `update`, so theirs stay unallocated)
-        self.layers = [StaticLayer(max_cache_len=max_cache_len) for _ in range(n)]
+        # one StaticLayer per layer index (linear layers never call `update`, so theirs stay unallocated), a
+        # window.RingWindowLayer of min(window, max_cache_len) slots for an S layer
+        windowed, w = set(swa.window_layers(config)), swa.window_of(config)
+        self.layers = [swa.RingWindowLayer(max_cache_len=max_cache_len, sliding_window=w) if i in windowed
+                       else StaticLayer(max_cache_len=max_cache_len) for i in range(n)]
         self.layer_class_to_replicate = None
         self.linear_cache = [None] * n  # (B, H, d, d) lightning K^T V state per linear layer, allocated at prefill
         self.has_linear_state = [False] * n
@@ -119,12 +140,17 @@ class StaticMiniMaxCache(MiniMaxProbeCache):
 class MiniMax(Family):
     name = "minimax"
     model_type = "minimax"
-    layer_names = {"F": "full_attention", "L": "linear_attention"}
-    mixers = {"F": "MiniMaxAttention", "L": "MiniMaxLightningAttention"}
+    layer_names = {"F": "full_attention", "L": "linear_attention", "S": swa.SLIDING}
+    mixers = {"F": "MiniMaxAttention", "L": "MiniMaxLightningAttention", "S": "MiniMaxAttention"}
     released_pattern = "LLLLLLLF"
-    patterns = ("F", "LLLLLLLF", "LLLF", "L")
+    patterns = ("F", "LLLLLLLF", "LLLF", "L", "SSSF")
     modeling = "transformers.models.minimax.modeling_minimax"
-    binding = {"MiniMaxLightningAttention.forward": lightning_forward}
+    binding = {
+        "MiniMaxLightningAttention.forward": lightning_forward,
+        "MiniMaxModel.forward": swa.model_forward(modeling_minimax.MiniMaxModel.forward),
+        # MiniMax passes `sliding_window=config.sliding_window` (None) itself: the mask alone windows its S layers
+        "MiniMaxAttention.forward": swa.attention_forward(modeling_minimax.MiniMaxAttention.forward, pass_window=False),
+    }
     presets = {  # 8 layers at least, so the released 7:1 pattern LLLLLLLF has its F layer at every size
         "tiny": Preset(hidden=64, layers=8, heads=2, head_dim=32),
         "small": Preset(hidden=128, layers=8, heads=2, head_dim=64),
@@ -139,6 +165,7 @@ class MiniMax(Family):
 
     def hf_config(self, pattern, preset: Preset, vocab_size, intermediate, **extra):
         n = preset.layers
+        types = self.layer_types(pattern, n)
         return AutoConfig.for_model(
             "minimax",
             **preset.trunk(vocab_size, intermediate, extra),
@@ -146,7 +173,7 @@ class MiniMax(Family):
             head_dim=preset.head_dim,
             num_local_experts=1,
             num_experts_per_tok=1,
-            layer_types=self.layer_types(pattern, n),
+            **self.window_keys(types, extra),
         )
 
     def make_cache(self, config):
@@ -156,10 +183,11 @@ class MiniMax(Family):
         return StaticMiniMaxCache(config, max_len)
 
     def cache_bytes(self, config, context, dtype_bytes=2):
-        full = sum(t == "full_attention" for t in config.layer_types)
-        linear = len(config.layer_types) - full
+        kinds = self.layer_kinds(config)
+        linear = kinds.count("linear_attention")
         hd = config.head_dim or config.hidden_size // config.num_attention_heads
-        kv = full * 2 * config.num_key_value_heads * hd * context * dtype_bytes
+        per_token = 2 * config.num_key_value_heads * hd * dtype_bytes
+        full, sliding = (t * per_token for t in self.attention_counts(config, context, kinds))
         # lightning: one K^T V state (H, d, d) per layer, kept in the model dtype; no short convolution
         state = linear * config.num_attention_heads * hd * hd * dtype_bytes
-        return {"full": kv, "linear": state, "total": kv + state}
+        return {"full": full, "sliding": sliding, "linear": state, "total": full + sliding + state}

@@ -1,4 +1,5 @@
-"""Qwen3-Next family: Gated DeltaNet linear layers (L) and gated softmax attention (F), dense MLPs.
+"""Qwen3-Next family: Gated DeltaNet linear layers (L), gated softmax attention (F) and the same attention over a
+sliding window (S, models/window.py), dense MLPs.
 
 Follows transformers' `Qwen3NextForCausalLM` (Qwen team, 2025): Qwen3-Next ships the 3:1 hybrid `LLLF`.
 Probes use dense MLPs (no MoE): `mlp_only_layers` covers every layer.
@@ -6,7 +7,8 @@ Probes use dense MLPs (no MoE): `mlp_only_layers` covers every layer.
 Binding (models/binding.py): the Gated DeltaNet layer calls the module-level `torch_chunk_gated_delta_rule` /
 `torch_recurrent_gated_delta_rule` and `causal_conv1d_fn` / `causal_conv1d_update` (same signatures in
 transformers 5.17 and 5.24); they are replaced by adapters over `kernels.gated_delta` and `kernels.short_conv`.
-The layer's projections, gates, norms and cache handling stay transformers'.
+The layer's projections, gates, norms and cache handling stay transformers'. `Qwen3NextModel.forward` and
+`Qwen3NextAttention.forward` are wrapped so S layers attend through the sliding-window mask (models/window.py).
 """
 from __future__ import annotations
 
@@ -15,7 +17,10 @@ import math
 import torch
 from transformers import AutoConfig
 
+from transformers.models.qwen3_next import modeling_qwen3_next as qwen3_next_modeling
+
 from hybrid_eval import kernels
+from hybrid_eval.models import window as swa
 from hybrid_eval.models.binding import causal_conv1d_fn, causal_conv1d_update, delta_rule
 from hybrid_eval.models.family import Family, PRESETS, Preset, register
 
@@ -26,10 +31,10 @@ gated_delta_rule = delta_rule(kernels.gated_delta)  # chunked (prefill) and recu
 class Qwen3Next(Family):
     name = "qwen3_next"
     model_type = "qwen3_next"
-    layer_names = {"F": "full_attention", "L": "linear_attention"}
-    mixers = {"F": "Qwen3NextAttention", "L": "Qwen3NextGatedDeltaNet"}
+    layer_names = {"F": "full_attention", "L": "linear_attention", "S": swa.SLIDING}
+    mixers = {"F": "Qwen3NextAttention", "L": "Qwen3NextGatedDeltaNet", "S": "Qwen3NextAttention"}
     released_pattern = "LLLF"
-    patterns = ("F", "LLLF", "L")
+    patterns = ("F", "LLLF", "L", "SSSF", "LS")
     presets = PRESETS
     modeling = "transformers.models.qwen3_next.modeling_qwen3_next"
     binding = {
@@ -37,6 +42,8 @@ class Qwen3Next(Family):
         "torch_recurrent_gated_delta_rule": gated_delta_rule,
         "causal_conv1d_fn": causal_conv1d_fn,
         "causal_conv1d_update": causal_conv1d_update,
+        "Qwen3NextModel.forward": swa.model_forward(qwen3_next_modeling.Qwen3NextModel.forward),
+        "Qwen3NextAttention.forward": swa.attention_forward(qwen3_next_modeling.Qwen3NextAttention.forward),
     }
     conv_kernel = 4
     dt_range = (1e-3, 1e-1)  # Mamba2 / fla GatedDeltaNet: dt ~ logU(dt_min, dt_max)
@@ -58,6 +65,7 @@ class Qwen3Next(Family):
 
     def hf_config(self, pattern, preset: Preset, vocab_size, intermediate, **extra):
         n = preset.layers
+        types = self.layer_types(pattern, n)
         return AutoConfig.for_model(
             "qwen3_next",
             **preset.trunk(vocab_size, intermediate, extra),
@@ -71,16 +79,17 @@ class Qwen3Next(Family):
             num_experts=0,
             decoder_sparse_step=1,
             mlp_only_layers=list(range(n)),
-            layer_types=self.layer_types(pattern, n),
+            **self.window_keys(types, extra),
         )
 
     def cache_bytes(self, config, context, dtype_bytes=2):
-        full = sum(t == "full_attention" for t in config.layer_types)
-        linear = len(config.layer_types) - full
-        kv = full * 2 * config.num_key_value_heads * config.head_dim * context * dtype_bytes
+        kinds = self.layer_kinds(config)
+        linear = kinds.count("linear_attention")
+        per_token = 2 * config.num_key_value_heads * config.head_dim * dtype_bytes
+        full, sliding = (t * per_token for t in self.attention_counts(config, context, kinds))
         hv, dk, dv = config.linear_num_value_heads, config.linear_key_head_dim, config.linear_value_head_dim
         conv_dim = 2 * config.linear_num_key_heads * dk + hv * dv
         # transformers keeps the recurrent state in float32 whatever the model dtype; the conv state in model dtype,
         # `linear_conv_kernel_dim` columns (its cache layer keeps the whole kernel window, not kernel - 1)
         state = linear * (hv * dk * dv * 4 + conv_dim * config.linear_conv_kernel_dim * dtype_bytes)
-        return {"full": kv, "linear": state, "total": kv + state}
+        return {"full": full, "sliding": sliding, "linear": state, "total": full + sliding + state}

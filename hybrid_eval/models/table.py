@@ -5,7 +5,8 @@
 Counts come from the models themselves (built on the meta device, as `Family.count_params` does) and the cache
 bytes from `Family.cache_bytes`, the formula the tests check against the tensors a model's cache really holds.
 Families, their released and reference patterns come from the registry (`models.FAMILIES`), so a new family
-appears here without an edit.
+appears here without an edit; the named presets (`model.preset`, models/presets.py) get a table of their own.
+Sliding-window (S) layers are counted at `--window` tokens (default: `model.window`'s).
 """
 from __future__ import annotations
 
@@ -15,11 +16,15 @@ import transformers
 
 from hybrid_eval.models import get_family
 from hybrid_eval.models.family import FAMILIES, ModelConfigError
+from hybrid_eval.models.presets import SYSTEMS
+from hybrid_eval.models.window import DEFAULT_WINDOW
 
 CONTEXTS = (4096, 32768, 131072, 1 << 20)
 CTX_NAMES = ("4k", "32k", "128k", "1M")
 VOCAB = 4096
 PATTERNS = ("F", "LF", "LLLF", "LLLLLLLF", "L")  # linear-layer shares 0, 1/2, 3/4, 7/8, 1 (families of F/L layers)
+WINDOW_PATTERNS = ("SSSF", "LS", "LLLS")  # sliding-window hybrids: MiniMax's, Gated DeltaNet-H1's, a 3:1 GDN + SWA
+PRESET_CONTEXTS = (4096, 32768, 131072)
 
 
 def human(n: float) -> str:
@@ -33,30 +38,37 @@ def human(n: float) -> str:
 def patterns_of(family) -> list[str]:
     """The sweep `PATTERNS` for a family of F/L layers, then the family's own `patterns` not in it (all of them for a
     family whose variants are other words, such as DeepSeek's dense / sparse)."""
-    out = list(PATTERNS) if set(family.layer_names) == {"F", "L"} else []
+    out = list(PATTERNS) + list(WINDOW_PATTERNS) if {"F", "L"} <= set(family.layer_names) else []
     return out + [p for p in family.patterns if p not in out]
 
 
-def rows(family, size: str, vocab: int) -> list[dict]:
+def layer_letters(family, kinds: list[str]) -> str:
+    """Per-layer kinds as letters: F full, L linear, S sliding-window, T DSA top-k (DeepSeek's `sparse`)."""
+    letters = {t: c for c, t in family.layer_names.items() if len(c) == 1}
+    letters.update({"full_attention": "F", "sparse_attention": "T", "sliding_attention": "S"})
+    return "".join(letters.get(k, "?") for k in kinds)
+
+
+def rows(family, size: str, vocab: int, window: int = DEFAULT_WINDOW) -> list[dict]:
     preset = family.preset(size)
     out = []
     for pattern in patterns_of(family):
         try:
-            config, match = family.matched_config(pattern, size, vocab)
+            config, match = family.matched_config(pattern, size, vocab, window=window)
         except ModelConfigError:  # a pattern longer than this preset's depth (LLLLLLLF on 4 layers)
             continue
-        letters = {t: c for c, t in family.layer_names.items()}
         kinds = family.layer_kinds(config)
-        types = "".join(letters[k] for k in kinds) if all(len(c) == 1 for c in letters.values()) else f"{kinds[0]} x{len(kinds)}"
+        words = len(set(kinds)) == 1 and len(pattern) > 1  # DeepSeek's dense / sparse
+        types = f"{kinds[0]} x{len(kinds)}" if words else layer_letters(family, kinds)
         cache = [family.cache_bytes(config, c) for c in CONTEXTS]
         out.append({"pattern": pattern, "params": match["params"], "ratio": match["param_ratio"], "types": types,
                     "cache": cache, "preset": preset, "mlp": match["intermediate_size"]})
     return out
 
 
-def table(name: str, size: str, vocab: int) -> list[str]:
+def table(name: str, size: str, vocab: int, window: int = DEFAULT_WINDOW) -> list[str]:
     family = get_family(name)
-    rs = rows(family, size, vocab)
+    rs = rows(family, size, vocab, window)
     ref = next(r for r in rs if r["pattern"] == family.reference_pattern)
     p = rs[0]["preset"]
     lines = [f"### {name} · {size} (width {p.hidden}, {p.layers} layers, {p.heads} heads x {p.head_dim})", "",
@@ -87,7 +99,22 @@ def headline(vocab: int) -> list[str]:
     return lines
 
 
-def report(vocab: int = VOCAB) -> str:
+def presets_table(vocab: int, size: str = "base", window: int = DEFAULT_WINDOW) -> list[str]:
+    """One row per named preset at `size`: family, pattern, the layers it builds, parameters, cache bytes per sequence
+    at 4k / 32k / 128k tokens, and the system it follows."""
+    lines = ["| preset | family | pattern | layers | params | " + " | ".join(f"cache {c}" for c in CTX_NAMES[:3])
+             + " | follows |", "|---|---|---|---|---:|" + "---:|" * len(PRESET_CONTEXTS) + "---|"]
+    for name, p in SYSTEMS.items():
+        family = get_family(p.family)
+        config, match = family.matched_config(p.pattern, size, vocab, window=window)
+        kinds = layer_letters(family, family.layer_kinds(config))
+        cache = " | ".join(human(family.cache_bytes(config, c)["total"]) for c in PRESET_CONTEXTS)
+        lines.append(f"| `{name}` | {p.family} | `{p.pattern}` | {kinds} | {match['params'] / 1e6:.2f}M | {cache} | "
+                     f"{p.follows} |")
+    return lines
+
+
+def report(vocab: int = VOCAB, window: int = DEFAULT_WINDOW) -> str:
     from hybrid_eval.models.deepseek_v32 import DeepseekV32, caches_latent
 
     kimi = get_family("kimi_linear")
@@ -118,6 +145,13 @@ def report(vocab: int = VOCAB) -> str:
         "checks this formula against the bytes of every tensor in the cache object after a forward pass. Parameters of "
         "every pattern are matched to the reference variant (`F`, or `dense` for DeepSeek) by the MLP width.",
         "",
+        "## Named presets (`model.preset`, base size)",
+        "",
+        f"`layers`: each layer's mixer (F full attention, L linear, S sliding-window attention over {window} tokens, "
+        "T DeepSeek's DSA top-k). Cache: bytes per sequence, bfloat16, an S layer holding window - 1 tokens.",
+        "",
+        *presets_table(vocab, window=window),
+        "",
         "## Headline (base preset)",
         "",
         *headline(vocab),
@@ -143,22 +177,26 @@ def report(vocab: int = VOCAB) -> str:
         "",
         "## Every family, preset and pattern",
         "",
-        "`layers`: the mixer of each layer (F full attention, L linear); `÷ ref`: cache bytes over the reference "
-        "variant's at the same context.",
+        f"`layers`: the mixer of each layer (F full attention, L linear, S sliding-window attention over {window} "
+        "tokens); `÷ ref`: cache bytes over the reference variant's at the same context.",
         "",
     ]
     for name in sorted(FAMILIES):
         lines += [f"## {name}", ""]
         for size in get_family(name).presets:
-            lines += table(name, size, vocab)
+            lines += table(name, size, vocab, window)
     return "\n".join(lines)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="hybrid-eval-models", description=__doc__.splitlines()[0])
     ap.add_argument("--vocab", type=int, default=VOCAB, help=f"vocabulary size of every model (default {VOCAB})")
+    ap.add_argument("--window", type=int, default=DEFAULT_WINDOW,
+                    help=f"tokens of a sliding-window (S) layer (default {DEFAULT_WINDOW}, model.window's)")
     args = ap.parse_args(argv)
-    print(report(args.vocab))
+    if args.window < 2:
+        ap.error(f"--window={args.window}; accepted: an integer >= 2")
+    print(report(args.vocab, args.window))
     return 0
 
 

@@ -17,8 +17,9 @@ CASES = [(f, p) for f, ps in PATTERNS.items() for p in ps]
 TOPK = 4  # deepseek's sparse probes keep 4 keys per query, so prompts of 5+ tokens really are sparse
 
 
-def tiny(family: str, pattern: str, vocab_size: int = 64, seed: int = 0, dtype=torch.float32):
-    config, _ = get_family(family).matched_config(pattern, "tiny", vocab_size, pad_token_id=0, index_topk=TOPK)
+def tiny(family: str, pattern: str, vocab_size: int = 64, seed: int = 0, dtype=torch.float32, window: int = 64):
+    config, _ = get_family(family).matched_config(pattern, "tiny", vocab_size, pad_token_id=0, index_topk=TOPK,
+                                                  window=window)
     torch.manual_seed(seed)
     return AutoModelForCausalLM.from_config(config).to(dtype).eval()
 

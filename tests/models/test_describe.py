@@ -28,9 +28,12 @@ def test_describe_counts_parameters_and_scales_kv_with_context(family, pattern):
     assert info["params"] == sum(p.numel() for p in model.parameters())
     c1, c2 = info["cache_bytes"]["1000"], info["cache_bytes"]["2000"]
     full = [t for t in info["layer_types"] if t != "linear_attention"]
-    assert c2["total"] - c2["linear"] == 2 * (c1["total"] - c1["linear"])  # KV (and DSA indexer keys) grow with context
+    window = model.config.window if "sliding_attention" in info["layer_types"] else None
+    constant = lambda c: c["linear"] + c["sliding"]  # noqa: E731  (S layers hold window - 1 tokens past the window)
+    assert c2["total"] - constant(c2) == 2 * (c1["total"] - constant(c1))  # KV (and DSA indexer keys) grow with context
     assert (c1["total"] > c1["linear"]) == bool(full)
-    assert c2["linear"] == c1["linear"]  # recurrent + conv state does not
+    assert c2["linear"] == c1["linear"] and c2["sliding"] == c1["sliding"]  # recurrent + conv state and windows do not
+    assert (c1["sliding"] > 0) == (window is not None) and (window is None or window < 1000)
     assert (c1["linear"] > 0) == (len(full) < len(info["layer_types"]))
 
 

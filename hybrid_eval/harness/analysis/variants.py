@@ -3,8 +3,9 @@ overrides that vary across the sweep (its *context*, e.g. a swept learning rate 
 the sweep has several training seeds; jobs that no override tells apart are named by their directory."""
 from __future__ import annotations
 
-# overrides that never make a variant (they change where or how a job runs, not what it is)
-NOT_VARIANT = ("seed", "model.pattern", "model.family", "model.size", "device", "threads", "cache_dir",
+# overrides that never make a variant (they change where or how a job runs, not what it is; a preset is its family
+# and pattern, models/presets.py)
+NOT_VARIANT = ("seed", "model.pattern", "model.family", "model.size", "model.preset", "device", "threads", "cache_dir",
                "logger", "experiment",
                # model=endpoint: the served name is the job's pattern; where and how it is asked is not a variant
                "model.name", "model.base_url", "model.api_key_env", "model.concurrency", "model.timeout_s",

@@ -20,6 +20,10 @@ On CUDA (`decode` auto or graph, harness/decode/static_decode.py) a greedy `gene
 static buffers and decodes there with a CUDA graph; that copy is not kept, so the next `extend_to` runs the answer's
 tokens again on top of the prompt's cache (a few tokens, in one forward).
 
+A sliding-window (`S`) layer's cache keeps only its last window - 1 keys (models/window.py): extending it by a
+segment and copying it work as for any layer, and a prefix it has forgotten is never needed again, because every later
+query sees only its own window.
+
 Batch size is one conversation: extending a batch of caches by segments of different lengths would put padding
 inside sequences, which linear layers do not skip (their decay and conv windows run over pad positions).
 """

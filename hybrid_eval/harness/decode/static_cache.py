@@ -7,7 +7,10 @@ KV cache; transformers' `StaticCache`). `static_cache` asks the model's family f
 `StaticProbeCache`: transformers' `StaticCache(config, max_cache_len)` (StaticLayer KV, LinearAttentionLayer conv
 and recurrent states, StaticIndexedLayer for DeepSeek-V3.2's indexer keys), plus what an all-linear pattern needs:
 transformers asks the first attention layer for the sequence length and raises when there is none, so, like
-`models.cache.CountingCache`, it answers from `seen_tokens` (advanced by the caller) in that case.
+`models.cache.CountingCache`, it answers from `seen_tokens` (advanced by the caller) in that case. A sliding-window
+(`S`) layer gets its family's `static_window_layer`: a `models.window.RingWindowLayer` of min(window, L) slots
+written in ring order, whose mask the model builds from the positions its slots hold (DeepSeek's keeps its indexer
+keys in the same slots).
 
     cache = static_cache(model, max_len)            # max_len >= prompt width + new tokens
     model(input_ids=ids, attention_mask=mask, position_ids=pos, cache=cache, use_cache=True)   # prefill, eager
@@ -18,22 +21,27 @@ tensor) hides the slots not yet written, and the caller's 2-D mask hides left pa
 a dynamic cache (`models.make_cache`, as `harness.decode.conversation` keeps one) into an empty static one through the
 same cache API the layers use (`update`, `update_indexer`, `update_conv_state`, `update_recurrent_state`; a family
 cache's `copy_linear_states` for states kept outside `layers`), so the kernels bound to the linear layers
-(models/binding.py) are never involved.
+(models/binding.py) are never involved. A dynamic S layer holds only the last window - 1 of its n tokens;
+`fill_from` loads them into the ring's slots for those positions and sets its count to n. The ring's writes and mask
+are tensor ops on fixed buffers, so S patterns decode in CUDA graphs like the others.
 """
 from __future__ import annotations
 
 import torch
 from transformers import StaticCache
-from transformers.cache_utils import LinearAttentionCacheLayerMixin
+from transformers.cache_utils import DynamicSlidingWindowLayer, LinearAttentionCacheLayerMixin
 
-from hybrid_eval.models import family_of_config
+from hybrid_eval.models import family_of_config, window
 
 
 class StaticProbeCache(StaticCache):
     """`StaticCache` that also works when the model has no attention layer (an all-`L` probe)."""
 
     def __init__(self, config, max_cache_len: int):
-        super().__init__(config=config, max_cache_len=max_cache_len)
+        super().__init__(config=window.cache_config(config), max_cache_len=max_cache_len)
+        family = family_of_config(config)
+        for i in window.window_layers(config) if family is not None else []:  # the family's static window layer
+            self.layers[i] = family.static_window_layer(max_cache_len, window.window_of(config))
         self.max_len = max_cache_len
         self.seen_tokens = 0  # advanced by the caller after each forward; used only without attention layers
 
@@ -68,6 +76,8 @@ def rewind(static) -> None:
             counter = getattr(layer, name, None)
             if isinstance(counter, torch.Tensor):
                 counter.zero_()
+        if isinstance(layer, window.RingWindowLayer):
+            layer.forget()
         if isinstance(layer, LinearAttentionCacheLayerMixin):
             for s in layer.has_previous_state:
                 layer.has_previous_state[s] = False
@@ -93,9 +103,14 @@ def fill_from(static, dynamic, n_tokens: int, release: bool = False) -> None:
         copy_linear_states(dynamic)
     for i, layer in enumerate(dynamic.layers):
         linear = isinstance(layer, LinearAttentionCacheLayerMixin)
-        if not linear and type(layer).__name__ not in ("DynamicLayer", "DynamicIndexedLayer"):
+        window_layer = isinstance(layer, DynamicSlidingWindowLayer)  # transformers' and models.window's
+        if not linear and not window_layer and type(layer).__name__ not in ("DynamicLayer", "DynamicIndexedLayer"):
             raise ValueError(f"layer {i}: cache layer kind {type(layer).__name__} has no static counterpart here")
         keys = getattr(layer, "keys", None)
+        if isinstance(static.layers[i], window.RingWindowLayer):
+            if isinstance(keys, torch.Tensor) and keys.numel() > 0:
+                _fill_window(static.layers[i], layer, n_tokens, i)
+            continue
         if isinstance(keys, torch.Tensor) and keys.numel() > 0:
             if keys.shape[-2] != n_tokens:
                 raise ValueError(f"layer {i} holds {keys.shape[-2]} keys, expected {n_tokens}")
@@ -116,3 +131,15 @@ def fill_from(static, dynamic, n_tokens: int, release: bool = False) -> None:
                 if layer.recurrent_states[s] is not None:
                     static.update_recurrent_state(layer.recurrent_states[s], i, state_idx=s)
     static.seen_tokens = n_tokens
+
+
+def _fill_window(layer, dynamic, n_tokens: int, i: int) -> None:
+    """Load a dynamic window layer (the last min(n, window - 1) keys of n tokens, DSA indexer keys too) into a
+    `RingWindowLayer`'s slots for those positions."""
+    keys = dynamic.keys
+    if keys.shape[-2] != min(n_tokens, layer.window - 1) or keys.shape[-2] > layer.max_cache_len:
+        raise ValueError(f"layer {i} holds {keys.shape[-2]} window keys for {n_tokens} tokens (window {layer.window})")
+    slots = layer.load(keys, dynamic.values, n_tokens)
+    index_keys = getattr(dynamic, "indexer_keys", None)
+    if isinstance(index_keys, torch.Tensor) and hasattr(layer, "load_indexer"):
+        layer.load_indexer(index_keys, slots)

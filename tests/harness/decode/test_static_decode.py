@@ -206,6 +206,19 @@ def test_failed_capture_falls_back_to_eager_static_steps(monkeypatch, caplog):
     assert engine.last_path == "static" and engine.captures == 0 and not engine.graph_ok
 
 
+@pytest.mark.parametrize("family,pattern", [("qwen3_next", "LS"), ("minimax", "SSSF"), ("deepseek_v32", "SF")])
+def test_sliding_window_steps_are_captured_and_replayed_past_the_window(family, pattern, monkeypatch):
+    """An S layer's static cache is a ring of window slots (models.window.RingWindowLayer) written and masked by
+    tensor ops: its step is captured once and replayed far past the window (6 tokens; prompts of up to 30 plus 24
+    new), giving the plain path's tokens in a left-padded batch and moving no cache tensor."""
+    model = tiny(family, pattern, window=6)
+    ps = prompts()
+    engine = graph_engine(model, monkeypatch)
+    assert engine_decode(engine, ps, steps=24) == decode(model, ps, "plain", steps=24)
+    graph = engine.slots[(len(ps), sd.bucket(30 + 24))].graph
+    assert engine.last_path == "graph" and engine.captures == 1 and graph.replays == 22 and engine.moved == []
+
+
 def test_a_step_that_moves_a_cache_tensor_is_never_captured(monkeypatch, caplog):
     """A lightning layer whose cache stores a new state tensor each step (as MiniMax's own cache does)."""
     model = tiny("minimax", "LLLF")
@@ -255,6 +268,19 @@ def test_graph_replays_are_the_eager_static_steps_in_bf16(family, pattern):
     path = sd.decoder_for(model, "graph").last_path  # read before the static run replaces the model's engine
     assert graph == decode(model, ps, "static", steps=24)
     assert path == "graph"
+
+
+@pytest.mark.gpu
+@cuda
+@pytest.mark.parametrize("family,pattern", [("qwen3_next", "LS"), ("kimi_linear", "SSSF"), ("minimax", "SSSF"),
+                                            ("deepseek_v32", "SF")])
+def test_graph_decoding_past_the_window_equals_plain_on_gpu(family, pattern):
+    """Real CUDA graph replays of the ring window (6 tokens) for 24 steps after prompts of up to 30 tokens."""
+    model = tiny(family, pattern, window=6).cuda()
+    ps = prompts(seed=6)
+    graph = decode(model, ps, "graph", steps=24)
+    assert sd.decoder_for(model, "graph").last_path == "graph"
+    assert graph == decode(model, ps, "plain", steps=24)
 
 
 @pytest.mark.gpu
