@@ -344,8 +344,8 @@ def section_evaluator(args, suite_cfg, task, examples, tok, device, dtype, out_d
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     export_dir = out_dir / "lm_eval_tasks"
-    export(export_dir, suite_cfg, n_test=args.n_eval, max_new_tokens=args.eval_tokens)
-    name = f"hybrid_eval_{suite_cfg.name}_{task.alias}"
+    manifest = export(export_dir, suite_cfg, n_test=args.n_eval, max_new_tokens=args.eval_tokens)
+    name = f"hybrid_eval_{manifest['suite']}_{task.alias}"  # the suite as exported (a reduced suite names itself)
     manager = TaskManager(include_path=str(export_dir), include_defaults=False)
     cfg = OmegaConf.create({"batch_size": args.eval_batch, "max_new_tokens": args.eval_tokens,
                             "multi_turn": "teacher_forced", "max_turns": None, "decode": args.mode})
