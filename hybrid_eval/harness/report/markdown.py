@@ -8,12 +8,16 @@ seeds, the MiniMax check, accuracy against difficulty, the training budget and c
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
 from hybrid_eval.harness.analysis import gaps as gaps_mod
 from hybrid_eval.harness.train import protocol
 from hybrid_eval.harness import store
+from hybrid_eval.harness.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 DNT = "did not train"
 
@@ -62,10 +66,11 @@ def _header(sweep_dir, gaps) -> list[str]:
     ]
     if dnt:
         lines += [f"**Did not train** (excluded from every gap statistic): {', '.join(f'`{n}`' for n in dnt)}.", ""]
-    if gaps.get("missing") or gaps.get("incomplete"):
+    if gaps.get("missing") or gaps.get("incomplete") or gaps.get("damaged"):
         lines += ["## Missing jobs", "", "This report covers the jobs that finished. Not finished:", ""]
         lines += [f"- `{m}` (no complete results)" for m in gaps.get("missing", [])]
         lines += [f"- directory `{d}` (started, no complete results.json)" for d in gaps.get("incomplete", [])]
+        lines += [f"- damaged, left out: {line}" for line in gaps.get("damaged", [])]
         lines += ["", "Rerun the same sweep command with the same `hydra.sweep.dir` to finish them; complete jobs are skipped.", ""]
     return lines
 
@@ -379,6 +384,12 @@ def build(sweep_dir, baseline: str = "F") -> tuple[Path, dict, dict]:
     """Writes gaps.json, plots/*.png and report.md; returns (report path, gaps, {figure key: png path})."""
     sweep_dir = Path(sweep_dir)
     gaps, jobs = gaps_mod.for_sweep(sweep_dir, baseline)
+    patterns = sorted({j["model"]["pattern"] for j in jobs if j.get("baseline_of") is None})
+    if jobs and baseline not in patterns:  # every gap would be measured against nothing, under a wrong header
+        raise ConfigError(f"baseline {baseline!r} is not a pattern of the jobs in {sweep_dir}; accepted: one of "
+                          f"{', '.join(patterns)}")
+    for line in gaps.get("damaged", []):
+        log.warning("%s; this job is left out of the report (rerun the sweep to redo it)", line)
     store.write_json(sweep_dir / "gaps.json", gaps)
     from hybrid_eval.harness.report import plots  # matplotlib: only when figures are made, not whenever Hydra loads the callback
 
@@ -401,7 +412,11 @@ def main(argv=None) -> int:
     if not Path(args.sweep_dir).is_dir():
         print(f"hybrid-eval-report: error: {args.sweep_dir!r} is not a directory; give a sweep directory", file=sys.stderr)
         return 2
-    path, gaps, figs = build(args.sweep_dir, args.baseline)
+    try:
+        path, gaps, figs = build(args.sweep_dir, args.baseline)
+    except ConfigError as e:
+        print(f"hybrid-eval-report: error: {e}", file=sys.stderr)
+        return 2
     print(path)
     if args.wandb:
         from hybrid_eval.harness.report import tracking
