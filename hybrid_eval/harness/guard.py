@@ -49,7 +49,9 @@ def check_before_jobs(config, out_key: str) -> None:
 
     config_check.check(config)
     Suite.from_config(config.suite)  # task names, knobs and plugins (loaded atomically)
-    config_check.writable_dir(out_key, OmegaConf.select(config, out_key))
+    if out_key == "hydra.sweep.dir":
+        check_baseline(config)
+    config_check.writable_dir(out_key, OmegaConf.select(config, out_key))  # last: it creates the directory
 
 
 class SweepGuard(Callback):
@@ -63,7 +65,6 @@ class SweepGuard(Callback):
     def on_multirun_start(self, config, **kwargs) -> None:
         with user_errors():
             check_before_jobs(config, "hydra.sweep.dir")
-            check_baseline(config)
             self._lock = lock.acquire(OmegaConf.select(config, "hydra.sweep.dir"))
 
     def on_multirun_end(self, config, **kwargs) -> None:
