@@ -34,6 +34,25 @@ def write_text(path: str | os.PathLike, text: str) -> None:
         raise
 
 
+def write_together(texts: dict) -> None:
+    """Several files that belong together (gaps.json and report.md): every one written to a temp file first, then all
+    renamed in one go, so a kill leaves either the old set or the new one (up to the instant between renames)."""
+    temps = []
+    try:
+        for path, text in texts.items():
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+            temps.append((tmp, path))
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+        for tmp, path in temps:
+            os.replace(tmp, path)
+    finally:
+        for tmp, _ in temps:
+            Path(tmp).unlink(missing_ok=True)
+
+
 def write_json(path, obj) -> None:
     write_text(path, json.dumps(obj, indent=1, sort_keys=False) + "\n")
 

@@ -8,6 +8,7 @@ seeds, the MiniMax check, accuracy against difficulty, the training budget and c
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
@@ -390,12 +391,12 @@ def build(sweep_dir, baseline: str = "F") -> tuple[Path, dict, dict]:
                           f"{', '.join(patterns)}")
     for line in gaps.get("damaged", []):
         log.warning("%s; this job is left out of the report (rerun the sweep to redo it)", line)
-    store.write_json(sweep_dir / "gaps.json", gaps)
     from hybrid_eval.harness.report import plots  # matplotlib: only when figures are made, not whenever Hydra loads the callback
 
     figs = plots.write_all(sweep_dir, gaps, jobs, list(gaps["scores"])) if jobs else {}
     path = sweep_dir / "report.md"
-    store.write_text(path, render(sweep_dir, gaps, jobs, figs))
+    text = render(sweep_dir, gaps, jobs, figs)  # gaps.json and report.md land together: a kill leaves neither newer
+    store.write_together({sweep_dir / "gaps.json": json.dumps(gaps, indent=1) + "\n", path: text})
     return path, gaps, figs
 
 
