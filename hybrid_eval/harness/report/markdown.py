@@ -381,12 +381,14 @@ def render(sweep_dir, gaps: dict, jobs: list[dict] | None = None, figs: dict | N
     return "\n".join(lines)
 
 
-def build(sweep_dir, baseline: str = "F") -> tuple[Path, dict, dict]:
-    """Writes gaps.json, plots/*.png and report.md; returns (report path, gaps, {figure key: png path})."""
+def build(sweep_dir, baseline: str = "F", strict: bool = False) -> tuple[Path, dict, dict]:
+    """Writes gaps.json, plots/*.png and report.md; returns (report path, gaps, {figure key: png path}).
+    A baseline that is not a pattern of the jobs is a ConfigError when the jobs have several patterns (a comparison
+    without its baseline) or with `strict` (the user named it); a one-pattern sweep (seeds, say) is reported as is."""
     sweep_dir = Path(sweep_dir)
     gaps, jobs = gaps_mod.for_sweep(sweep_dir, baseline)
     patterns = sorted({j["model"]["pattern"] for j in jobs if j.get("baseline_of") is None})
-    if jobs and baseline not in patterns:  # every gap would be measured against nothing, under a wrong header
+    if jobs and baseline not in patterns and (strict or len(patterns) > 1):  # no gap could be measured
         raise ConfigError(f"baseline {baseline!r} is not a pattern of the jobs in {sweep_dir}; accepted: one of "
                           f"{', '.join(patterns)}")
     for line in gaps.get("damaged", []):
@@ -407,14 +409,14 @@ def write(sweep_dir, baseline: str = "F") -> Path:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="hybrid-eval-report", description=__doc__.splitlines()[0])
     ap.add_argument("sweep_dir")
-    ap.add_argument("--baseline", default="F")
+    ap.add_argument("--baseline", default=None, help="the pattern every variant is compared with (default: F)")
     ap.add_argument("--wandb", action="store_true", help="also log a W&B report run (the sweep's logger settings)")
     args = ap.parse_args(argv)
     if not Path(args.sweep_dir).is_dir():
         print(f"hybrid-eval-report: error: {args.sweep_dir!r} is not a directory; give a sweep directory", file=sys.stderr)
         return 2
     try:
-        path, gaps, figs = build(args.sweep_dir, args.baseline)
+        path, gaps, figs = build(args.sweep_dir, args.baseline or "F", strict=args.baseline is not None)
     except ConfigError as e:
         print(f"hybrid-eval-report: error: {e}", file=sys.stderr)
         return 2
