@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -22,8 +23,8 @@ TINY = ["~experiment", "logger=none", "threads=1", "device=cpu", "model.size=tin
 BROKEN_PLUGIN = "import dataclasses\n\ndef oops(:\n"
 
 
-def hybrid_eval(*args, cwd, **popen):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "WANDB_MODE": "offline", "HYDRA_FULL_ERROR": ""}
+def hybrid_eval(*args, cwd, env=None, **popen):
+    env = {**(env or os.environ), "PYTHONPATH": str(ROOT), "WANDB_MODE": "offline", "HYDRA_FULL_ERROR": ""}
     cmd = [sys.executable, "-m", "hybrid_eval", *args]
     if popen:
         return subprocess.Popen(cmd, cwd=cwd, env=env, text=True, **popen)
@@ -102,20 +103,34 @@ def _results(run_dir):
     return res["tasks"], res["train"]["loss_curve"], (run_dir / "samples.jsonl").read_text()
 
 
-@pytest.mark.parametrize("phase, marker", [("training", "step 30:"), ("evaluation", "evaluating")])
-def test_kill_9_resumes_to_identical_results(tmp_path, phase, marker):
-    args = [*TINY, "train.max_steps=60", "train.log_every=10", "train.warmup_steps=5"]
-    clean = hybrid_eval(*args, f"hydra.run.dir={tmp_path}/clean", cwd=tmp_path)
-    assert clean.returncode == 0, clean.stderr[-3000:]
-    killed = hybrid_eval(*args, f"hydra.run.dir={tmp_path}/killed", cwd=tmp_path,
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+KILL_ARGS = [*TINY, "train.max_steps=60", "train.log_every=10", "train.warmup_steps=5"]
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory):
+    """An uninterrupted run: the reference every resumed run must equal."""
+    root = tmp_path_factory.mktemp("kills")
+    out = hybrid_eval(*KILL_ARGS, f"hydra.run.dir={root}/clean", cwd=root)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return _results(root / "clean")
+
+
+@pytest.mark.parametrize("phase, marker", [("start-up", None), ("data generation", "generating"),
+                                           ("training", "step 30:"), ("evaluation", "evaluating")])
+def test_kill_9_resumes_to_identical_results(tmp_path, clean, phase, marker):
+    env_cache = {"HYBRID_EVAL_CACHE": str(tmp_path / "cache")}  # a fresh data cache: generation really runs
+    killed = hybrid_eval(*KILL_ARGS, f"hydra.run.dir={tmp_path}/killed", cwd=tmp_path, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, env={**os.environ, "PYTHONPATH": str(ROOT), **env_cache})
+    if marker is None:  # importing torch and transformers, composing the config
+        time.sleep(2)
+        killed.send_signal(signal.SIGKILL)
     for line in killed.stdout:
-        if marker in line:
+        if marker is not None and marker in line:
             killed.send_signal(signal.SIGKILL)
             break
     killed.wait()
     assert killed.returncode == -signal.SIGKILL, f"the run ended before {phase}"
     assert not (tmp_path / "killed" / "results.json").exists()
-    again = hybrid_eval(*args, f"hydra.run.dir={tmp_path}/killed", cwd=tmp_path)
+    again = hybrid_eval(*KILL_ARGS, f"hydra.run.dir={tmp_path}/killed", cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert _results(tmp_path / "killed") == _results(tmp_path / "clean")
+    assert _results(tmp_path / "killed") == clean

@@ -60,10 +60,14 @@ def set_kernel_backend(cfg: DictConfig, device: torch.device) -> str:
     return name
 
 
-def kernel_paths(before: dict) -> dict:
-    """Calls of each linear-attention op per backend since `before` (a copy of kernels.calls), e.g. 'kda:fla'."""
-    return {f"{op}:{backend}": n - before.get((op, backend), 0)
-            for (op, backend), n in sorted(kernels.calls.items()) if n > before.get((op, backend), 0)}
+def kernel_paths(before: dict, train_summary: dict | None = None) -> dict:
+    """Calls of each linear-attention op per backend since `before` (a copy of kernels.calls), e.g. 'kda:fla'; for a
+    job that reused its checkpoint, plus the training's calls recorded with it (train.kernel_calls)."""
+    out = kernels.calls_since(before)
+    if train_summary and train_summary.get("resumed"):
+        for key, n in (train_summary.get("kernel_calls") or {}).items():
+            out[key] = out.get(key, 0) + n
+    return dict(sorted(out.items()))
 
 
 def suite_tokenizer(suite: Suite, data: dict[str, dict[str, list[dict]]]):
@@ -194,7 +198,7 @@ def _run(cfg: DictConfig, job_dir: Path) -> dict:
                         "total_s": round(time.time() - t_start, 2)},
             "device": str(device),
             "threads": torch.get_num_threads(),  # CPU threads (float summation order can depend on it)
-            "kernels": {"backend": kernel_backend, "calls": kernel_paths(calls_before)},  # which path ran
+            "kernels": {"backend": kernel_backend, "calls": kernel_paths(calls_before, train_summary)},  # which path ran
             **({"lm_eval": lm_eval_info} if lm_eval_info else {}),
             **verdict,
             "provenance": fingerprint.provenance(),

@@ -118,3 +118,26 @@ def test_damaged_weights_are_retrained_never_loaded(done, tmp_path, monkeypatch,
     assert any("retraining it" in r.getMessage() for r in caplog.records)
     assert weights.read_bytes() == data and (job / store.SAMPLES).read_bytes() == samples
     assert _scores(again) == _scores(res) and not (job / "checkpoint" / "pytorch_model.bin").exists()
+
+
+@pytest.mark.parametrize("damage", ["cut", "not complete"])
+def test_a_damaged_results_file_is_redone(done, tmp_path, monkeypatch, damage):
+    job, res, samples = _copy(done, tmp_path)
+    path = job / store.RESULTS
+    text = path.read_text()
+    path.write_text(text[: len(text) // 2] if damage == "cut" else text.replace('"complete": true', '"complete": false'))
+    assert store.job_problem(job)[0] == "damaged"
+    trained = count_training(monkeypatch)
+    again = run.run_job(job_config(), job)
+    assert trained == [] and _scores(again) == _scores(res) and (job / store.SAMPLES).read_bytes() == samples
+
+
+def test_a_resumed_job_reports_the_training_kernel_calls(tmp_path):
+    """A job that reused its checkpoint reported only evaluation's kernel calls (the campaign's leftovers); now the
+    training's calls, saved with the checkpoint, are added: the same counts as the job that trained."""
+    first = run.run_job(job_config("model.pattern=L", "train.max_steps=5"), tmp_path / "job")
+    (tmp_path / "job" / store.RESULTS).unlink()
+    again = run.run_job(job_config("model.pattern=L", "train.max_steps=5"), tmp_path / "job")
+    assert again["train"]["resumed"] is True and "resumed" not in first["train"]
+    assert again["kernels"]["calls"] == first["kernels"]["calls"]
+    assert first["kernels"]["calls"]["gated_delta:torch"] > first["train"]["kernel_calls"]["gated_delta:torch"] > 0

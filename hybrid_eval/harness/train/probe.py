@@ -14,6 +14,7 @@ import logging
 import shutil
 from pathlib import Path
 
+from hybrid_eval import kernels
 from hybrid_eval.harness import store
 from hybrid_eval.harness.errors import ConfigError
 from hybrid_eval.harness.train import loop
@@ -59,11 +60,14 @@ def train_probe(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *,
         shutil.rmtree(workdir(ckpt), ignore_errors=True)  # left behind if a grid was stopped right after choosing
         model = store.load_checkpoint(ckpt)
         model.to(device).eval()
+        summary["resumed"] = True  # trained by an earlier attempt (its kernel calls are in summary["kernel_calls"])
         validation = validate(model) if validate else None
     elif grid is None:
         bar = progress(cfg.max_steps, f"train {name}") if progress else None
+        before = dict(kernels.calls)
         summary = loop.train(model, tokenizer, train_examples, cfg, seed=seed, device=device, log=log, progress=bar,
                              validate=during_training(validate, cfg), name=name)
+        summary["kernel_calls"] = kernels.calls_since(before)  # kept with the checkpoint: a resumed job reports them
         if bar is not None:
             bar.close()
         record_convergence(summary)
