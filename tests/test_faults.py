@@ -98,6 +98,20 @@ def test_a_second_sweep_into_a_locked_directory_stops_naming_the_holder(tmp_path
     assert holder["pid"] == first.pid
 
 
+def test_a_numbered_job_directory_of_another_sweep_is_refused(tmp_path):
+    """`hydra.sweep.subdir=${hydra.job.num}` (docs/sweeps.md): job 0 of a sweep over L finds job 0 of a sweep over F.
+    The old code reused F's checkpoint and labelled the results L."""
+    args = [a for a in TINY[1:] if not a.startswith("model.pattern=")] + [
+        "train.max_steps=5", "hydra.sweep.subdir=${hydra.job.num}", f"hydra.sweep.dir={tmp_path}/sweep"]
+    first = hybrid_eval(*args, "model.pattern=F", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    (tmp_path / "sweep" / "0" / "results.json").unlink()  # a kill during evaluation
+    second = hybrid_eval(*args, "model.pattern=L", cwd=tmp_path)
+    line = one_line_error(second)
+    assert "checkpoint was trained with other settings" in line and "model.pattern: 'F' -> 'L'" in line
+    assert not (tmp_path / "sweep" / "0" / "results.json").exists()
+
+
 def _results(run_dir):
     res = json.loads((run_dir / "results.json").read_text())
     return res["tasks"], res["train"]["loss_curve"], (run_dir / "samples.jsonl").read_text()

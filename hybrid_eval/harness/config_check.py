@@ -71,6 +71,7 @@ SCHEMA = (
     Rule("eval.batch_size", "int", 1),
     Rule("eval.max_new_tokens", "int", 1),
     Rule("eval.lm_eval_limit", "int", 1, null=True, note="every doc"),
+    Rule("logger.mode", "choice", choices=("offline", "online", "disabled")),  # logger=wandb only (none has no mode)
 )
 
 

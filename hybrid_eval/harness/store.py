@@ -197,7 +197,10 @@ def seal_checkpoint(path, summary: dict, fingerprint: dict | None) -> None:
     """integrity.json (the weights' sizes and hashes, the settings' fingerprint), then train.json, written last,
     which makes `is_checkpoint` true."""
     path = Path(path)
-    files = {p.name: file_record(p) for p in sorted(path.glob("*.safetensors"))}
+    try:  # the hashes taken when the weights were saved (a grid's run, sealed later), else now
+        files = read_json(path / INTEGRITY)["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        files = {p.name: file_record(p) for p in sorted(path.glob("*.safetensors"))}
     write_json(path / INTEGRITY, {"fingerprint": fingerprint or {}, "files": files})
     write_json(path / "train.json", summary)  # last: marks the checkpoint complete
 
@@ -206,8 +209,11 @@ def save_checkpoint(model, tokenizer, path, summary: dict | None, fingerprint: d
     """Weights (safetensors) and tokenizer into `path`; then, with a summary, `seal_checkpoint`. Without a summary
     the folder is an unfinished checkpoint (a learning-rate grid's best run)."""
     path = Path(path)
+    (path / INTEGRITY).unlink(missing_ok=True)  # an earlier save's record must not vouch for these weights
     model.save_pretrained(path)  # safetensors: transformers 5 writes nothing else
     tokenizer.save_pretrained(path)
+    files = {p.name: file_record(p) for p in sorted(path.glob("*.safetensors"))}
+    write_json(path / INTEGRITY, {"fingerprint": fingerprint or {}, "files": files})
     if summary is not None:
         seal_checkpoint(path, summary, fingerprint)
 

@@ -28,6 +28,7 @@ BAD = [  # (override, the message's start, what it accepts)
     ("seed=1.5", "seed=1.5", "an integer >= 0"),
     ("threads=-1", "threads=-1", "null (the cores other processes leave free) or an integer >= 1"),
     ("suite.seed=abc", "suite.seed='abc'", "an integer >= 0"),
+    ("logger.mode=bogus", "logger.mode='bogus'", "offline, online, disabled"),
     ("cache_dir=/proc/x", "cache_dir='/proc/x' is not a writable directory", "a directory this user can create"),
 ]
 

@@ -9,7 +9,7 @@ import pytest
 from hybrid_eval.harness import run, store
 from hybrid_eval.harness.analysis.gaps import for_sweep
 from hybrid_eval.harness.errors import ConfigError
-from tests.harness.train.test_lr_grid import _one_thread, count_training, job_config  # noqa: F401 (fixture)
+from tests.harness.train.test_lr_grid import _one_thread, count_training, job_config, probe_inputs  # noqa: F401
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +141,34 @@ def test_a_resumed_job_reports_the_training_kernel_calls(tmp_path):
     assert again["train"]["resumed"] is True and "resumed" not in first["train"]
     assert again["kernels"]["calls"] == first["kernels"]["calls"]
     assert first["kernels"]["calls"]["gated_delta:torch"] > first["train"]["kernel_calls"]["gated_delta:torch"] > 0
+
+
+def test_an_interrupted_grid_whose_best_weights_are_damaged_starts_over(tmp_path, probe_inputs, monkeypatch, caplog):
+    """A grid's finished runs are resumed only when the best run's weights match the hashes taken at their save."""
+    from omegaconf import OmegaConf
+
+    from hybrid_eval import models
+    from hybrid_eval.harness.train.probe import train_probe
+    from tests.harness.train.test_lr_grid import BAD, GOOD, Killed, fake_validation
+
+    cfg, tokenizer, examples = probe_inputs
+    train_cfg = OmegaConf.merge(cfg.train, {"lr_grid": [GOOD, BAD]})
+    calls = []
+
+    def validate(model):  # killed while scoring the second run
+        calls.append(model)
+        if len(calls) == 2:
+            raise Killed
+        return {"one_fact_qa": {"score": 0.9, "chance": 0.25, "n": 100}}
+
+    with pytest.raises(Killed):
+        train_probe(models.build(cfg.model, tokenizer, seed=0)[0], tokenizer, examples, train_cfg, seed=0,
+                    device="cpu", ckpt=tmp_path / "checkpoint", validate=validate)
+    weights = tmp_path / "checkpoint.lr_grid" / f"lr={GOOD!r}" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-100])
+    trained = count_training(monkeypatch)
+    with caplog.at_level("WARNING"):
+        train_probe(models.build(cfg.model, tokenizer, seed=0)[0], tokenizer, examples, train_cfg, seed=0,
+                    device="cpu", ckpt=tmp_path / "checkpoint", validate=fake_validation([0.9, 0.25]))
+    assert trained == [GOOD, BAD] and "starting the grid over" in caplog.text
+    assert store.checkpoint_problem(tmp_path / "checkpoint") is None

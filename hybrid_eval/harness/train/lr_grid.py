@@ -183,7 +183,9 @@ def _resume(work: Path, fingerprint: dict, grid: list[float]) -> dict[float, dic
         return {}
     done = {float(r["lr"]): r for r in saved["runs"] if float(r["lr"]) in grid}
     best = _best(done, grid)
-    if best is not None and not (work / _dirname(best) / "config.json").exists():
+    problem = store.checkpoint_problem(work / _dirname(best)) if best is not None else None
+    if problem is not None:  # the best run's weights are gone or damaged: nothing is reused
+        logger.warning("%s; starting the grid over", problem[1])
         shutil.rmtree(work)
         return {}
     logger.info("%s: resuming the grid; finished before: %s", work, ", ".join(f"{lr:g}" for lr in done) or "none")
