@@ -1,10 +1,11 @@
 """A directory lock, so two processes never run the same sweep or job directory at once (README "Resuming and
 integrity").
 
-The lock is a file `.hybrid-eval.lock` created with O_EXCL holding the owner's pid, host and start time. A second
-process finds it and stops with one line naming the holder (LockHeld, exit 2). A lock whose process is gone (same
-host, pid not running: a `kill -9`) is stale: it is taken over with a warning. A lock from another host is never
-taken over (its pid cannot be checked from here). The lock is released at the end, or at the owner's exit.
+The lock is a file `.hybrid-eval.lock` created with O_EXCL holding the owner's pid, host and start time; the owner
+touches it every HEARTBEAT_S seconds while it runs. A second process finds it and stops with one line naming the
+holder (LockHeld, exit 2). A lock is stale, and taken over with a warning, when its process is gone: on this host,
+its pid no longer runs (a `kill -9`); on another host (a cluster job that was killed and requeued elsewhere), its
+heartbeat stopped more than STALE_S seconds ago. The lock is released at the end, or at the owner's exit.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +23,9 @@ from hybrid_eval.harness.errors import ConfigError
 
 log = logging.getLogger(__name__)
 LOCK = ".hybrid-eval.lock"
+HEARTBEAT_S = 60.0
+STALE_S = 600.0  # another host's lock without a heartbeat for this long is stale
+_beats: dict[Path, threading.Event] = {}  # lock file -> the event that stops its heartbeat
 
 
 class LockHeld(ConfigError):
@@ -48,6 +53,23 @@ def _mine(holder: dict | None) -> bool:
     return bool(holder) and holder.get("pid") == os.getpid() and holder.get("host") == socket.gethostname()
 
 
+def _stale(path: Path, holder: dict, host: str) -> bool:
+    if holder.get("host") == host:
+        return isinstance(holder.get("pid"), int) and not _alive(holder["pid"])
+    try:
+        return time.time() - path.stat().st_mtime > STALE_S
+    except OSError:
+        return False
+
+
+def _heartbeat(path: Path, stop: threading.Event) -> None:
+    while not stop.wait(HEARTBEAT_S):
+        try:
+            os.utime(path)
+        except OSError:
+            return
+
+
 def acquire(directory) -> Path | None:
     """Lock `directory` (created if needed) for this process; returns the lock file, or None when this process
     already holds it. LockHeld when a live process holds it."""
@@ -67,9 +89,9 @@ def acquire(directory) -> Path | None:
                     log.warning("%s is empty (a process died while taking it); taking it over", path)
                     path.unlink(missing_ok=True)
                 continue
-            if holder.get("host") == me["host"] and isinstance(holder.get("pid"), int) and not _alive(holder["pid"]):
-                log.warning("%s: stale lock of pid %s (started %s) that no longer runs; taking it over", path,
-                            holder["pid"], holder.get("started"))
+            if _stale(path, holder, me["host"]):
+                log.warning("%s: stale lock of pid %s on %s (started %s) that no longer runs; taking it over", path,
+                            holder["pid"], holder.get("host"), holder.get("started"))
                 if _read(path) == holder:
                     path.unlink(missing_ok=True)
                 continue
@@ -79,13 +101,20 @@ def acquire(directory) -> Path | None:
         with os.fdopen(fd, "w") as f:
             json.dump(me, f)
         atexit.register(release, path)
+        _beats[path] = stop = threading.Event()
+        threading.Thread(target=_heartbeat, args=(path, stop), daemon=True, name="hybrid-eval-lock").start()
         return path
     raise LockHeld(f"{path} could not be taken (it keeps changing); accepted: one process per directory")
 
 
 def release(path: Path | None) -> None:
     """Remove the lock file if this process holds it."""
-    if path is not None and _mine(_read(Path(path))):
+    if path is None:
+        return
+    stop = _beats.pop(Path(path), None)
+    if stop is not None:
+        stop.set()
+    if _mine(_read(Path(path))):
         Path(path).unlink(missing_ok=True)
 
 

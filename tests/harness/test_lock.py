@@ -46,10 +46,29 @@ def test_a_stale_lock_is_taken_over_with_a_warning(tmp_path, caplog):
     assert not path.exists()
 
 
-def test_a_lock_of_another_host_is_never_taken_over(tmp_path):
-    _plant(tmp_path, 1, host="elsewhere")
+def test_a_lock_of_another_host_is_stale_only_when_its_heartbeat_stopped(tmp_path, monkeypatch):
+    _plant(tmp_path, 1, host="elsewhere")  # its pid cannot be checked from here
     with pytest.raises(lock.LockHeld, match="in use by pid 1 on elsewhere"):
         lock.acquire(tmp_path)
+    old = os.path.getmtime(tmp_path / lock.LOCK) - lock.STALE_S - 1  # no heartbeat since: the holder died there
+    os.utime(tmp_path / lock.LOCK, (old, old))
+    path = lock.acquire(tmp_path)
+    assert json.loads(path.read_text())["pid"] == os.getpid()
+    lock.release(path)
+
+
+def test_the_holder_keeps_its_lock_fresh(tmp_path, monkeypatch):
+    monkeypatch.setattr(lock, "HEARTBEAT_S", 0.05)
+    path = lock.acquire(tmp_path)
+    try:
+        old = os.path.getmtime(path) - 1000
+        os.utime(path, (old, old))
+        import time
+
+        time.sleep(0.5)
+        assert os.path.getmtime(path) > old + 900
+    finally:
+        lock.release(path)
 
 
 def test_the_lock_goes_with_its_owner(tmp_path):
