@@ -10,6 +10,8 @@ from hybrid_eval.harness import config_check, guard
 from hybrid_eval.harness.errors import ConfigError
 from tests.conftest import compose_config
 
+pytestmark = pytest.mark.faults  # part of the fault suite (`pytest -m faults`)
+
 BAD = [  # (override, the message's start, what it accepts)
     ("train.lr=-1", "train.lr=-1", "a number > 0"),
     ("train.lr=abc", "train.lr='abc'", "a number > 0"),

@@ -11,6 +11,8 @@ from hybrid_eval.harness.analysis.gaps import for_sweep
 from hybrid_eval.harness.errors import ConfigError
 from tests.harness.train.test_lr_grid import _one_thread, count_training, job_config, probe_inputs  # noqa: F401
 
+pytestmark = pytest.mark.faults  # part of the fault suite (`pytest -m faults`)
+
 
 @pytest.fixture(scope="module")
 def done(tmp_path_factory):

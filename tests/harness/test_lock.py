@@ -12,6 +12,8 @@ import pytest
 from hybrid_eval.harness import lock
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.faults  # part of the fault suite (`pytest -m faults`)
+
 
 def _plant(directory, pid, host=None):
     directory.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,8 @@ import pytest
 from hybrid_eval.tasks import registry
 from hybrid_eval.tasks.base import TaskConfigError
 
+pytestmark = pytest.mark.faults  # part of the fault suite (`pytest -m faults`)
+
 TASK = '''
 import dataclasses
 from hybrid_eval.tasks import Task, assistant, register, user

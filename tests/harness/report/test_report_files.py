@@ -7,6 +7,8 @@ from hybrid_eval.harness.errors import ConfigError
 from hybrid_eval.harness.report import markdown as report
 from tests.harness.fake_sweep import paired, task, write_job
 
+pytestmark = pytest.mark.faults  # part of the fault suite (`pytest -m faults`)
+
 
 @pytest.fixture
 def sweep(tmp_path):
