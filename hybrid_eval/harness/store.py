@@ -131,8 +131,10 @@ def job_problem(job_dir, fingerprint: dict | None = None) -> tuple[str, str] | N
     if not isinstance(res, dict) or res.get("complete") is not True or not all(k in res for k in REQUIRED_KEYS):
         return "damaged", f"{job_dir / RESULTS} is not a complete result"
     record = (res.get("integrity") or {}).get("samples")
-    if not record:
-        return "damaged", f"{job_dir / RESULTS} records no checksum of {SAMPLES} (written before integrity records)"
+    if not record:  # written before integrity records: read by the report if every line parses and none is missing,
+        if fingerprint is not None:  # never resumed (its settings are unknown)
+            return "damaged", f"{job_dir / RESULTS} was written before integrity records (settings unknown)"
+        return _legacy_problem(job_dir, res)
     problem = _file_problem(job_dir / SAMPLES, record)
     if problem is None and samples_record(job_dir / SAMPLES)["lines"] != record.get("lines"):
         problem = f"{job_dir / SAMPLES} does not have the {record.get('lines')} lines recorded"
@@ -142,6 +144,18 @@ def job_problem(job_dir, fingerprint: dict | None = None) -> tuple[str, str] | N
         diff = differences((res.get("integrity") or {}).get("fingerprint") or {}, fingerprint)
         if diff:
             return "settings", f"{job_dir / RESULTS} was computed with other settings ({'; '.join(diff)})"
+    return None
+
+
+def _legacy_problem(job_dir: Path, res: dict) -> tuple[str, str] | None:
+    """A result without an integrity record: its samples must parse and number what its tasks count (n)."""
+    want = sum(int(t.get("n") or 0) for t in (res.get("tasks") or {}).values())
+    try:
+        lines = read_jsonl(job_dir / SAMPLES)
+    except (OSError, ValueError):
+        return "damaged", f"{job_dir / SAMPLES} is missing or has a line that does not parse"
+    if len(lines) != want:
+        return "damaged", f"{job_dir / SAMPLES} has {len(lines)} lines, {RESULTS} counts {want} examples"
     return None
 
 

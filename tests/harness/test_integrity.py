@@ -174,3 +174,15 @@ def test_an_interrupted_grid_whose_best_weights_are_damaged_starts_over(tmp_path
                     device="cpu", ckpt=tmp_path / "checkpoint", validate=fake_validation([0.9, 0.25]))
     assert trained == [GOOD, BAD] and "starting the grid over" in caplog.text
     assert store.checkpoint_problem(tmp_path / "checkpoint") is None
+
+
+def test_a_result_written_before_integrity_records_is_reported_if_whole_and_redone_on_resume(done, tmp_path):
+    """Sweeps from before this change still make a report (every line parses, as many as the tasks count); a rerun
+    redoes them, since their settings are unknown."""
+    job, res, samples = _copy(done, tmp_path)
+    legacy = {k: v for k, v in res.items() if k != "integrity"}
+    store.write_json(job / store.RESULTS, legacy)
+    assert store.job_problem(job) is None
+    assert store.job_problem(job, {"any": "settings"})[0] == "damaged"
+    (job / store.SAMPLES).write_bytes(b"".join(samples.splitlines(keepends=True)[:10]))
+    assert store.job_problem(job) == ("damaged", f"{job / store.SAMPLES} has 10 lines, results.json counts 20 examples")
