@@ -116,7 +116,7 @@ import torch
 {"import hybrid_eval.models" if with_package else ""}
 from transformers import AutoModelForCausalLM, AutoTokenizer
 for family, path in {dirs!r}.items():
-    model = AutoModelForCausalLM.from_pretrained(path).eval()
+    model = AutoModelForCausalLM.from_pretrained(path, use_safetensors=True).eval()
     AutoTokenizer.from_pretrained(path)
     with torch.no_grad():
         logits = model(input_ids=torch.tensor([[3, 4, 5, 6, 7, 4, 5]])).logits

@@ -30,7 +30,7 @@ test = {a: load_splits(t, sizes, seed=cfg.suite.seed, cache_dir=cfg.get("cache_d
 (alias, examples), = test.items()
 tokenizer = AutoTokenizer.from_pretrained(job / "checkpoint")
 dev = "cuda" if torch.cuda.is_available() else "cpu"
-model = AutoModelForCausalLM.from_pretrained(job / "checkpoint").to(dev).eval()
+model = AutoModelForCausalLM.from_pretrained(job / "checkpoint", use_safetensors=True).to(dev).eval()
 end = tokenizer.convert_tokens_to_ids(END)
 number = {i for t, i in tokenizer.get_vocab().items() if t.isdigit()}
 

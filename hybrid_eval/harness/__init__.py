@@ -6,12 +6,19 @@
     evaluate/   scoring every scored turn (teacher-forced or interactive), lm-eval export, bridge and in-run lm-eval
     analysis/   statistics, a sweep's jobs, gaps to the baseline, the MiniMax check, difficulty curves, budgets, pass^k
     report/     report.md, plots, W&B tracking, the Hydra callback that writes a sweep's report
-    cli.py      the Hydra entry point; store.py a job's files on disk; errors.py user errors; progress.py bars
+    cli.py      the Hydra entry point; store.py a job's files on disk and their integrity checks; errors.py user
+                errors; progress.py bars
+    config_check.py the run config's schema, checked before any work; fingerprint.py what decides a job's weights
+                and results; lock.py a directory lock; guard.py the Hydra callback that checks, and locks a sweep,
+                before job 0
 
 Imports run one way, from the top of this list down; nothing imports a package above it:
 
     cli.py    -> run.py, progress.py, errors.py
-    run.py    -> train/, evaluate/, analysis/ (stats), store.py, errors.py, progress.py
+    guard.py  -> config_check.py, lock.py, analysis/ (sweep_jobs), errors.py
+    run.py    -> train/, evaluate/, analysis/ (stats), config_check.py, fingerprint.py, lock.py, store.py, errors.py,
+                 progress.py
+    config_check.py -> train/, evaluate/ (each group's own checks), errors.py
     report/   -> analysis/, train/ (protocol: convergence), store.py, errors.py
     evaluate/ -> decode/, analysis/ (stats, pass_k), store.py, errors.py
     analysis/ -> train/ (protocol: convergence, in budgets.py), store.py

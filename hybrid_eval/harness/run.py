@@ -2,7 +2,9 @@
 
     conf -> tasks (data) -> tokenizer -> models.build -> train -> evaluate -> results.json, samples.jsonl, W&B
 
-A rerun into the same directory skips a job whose results are complete and reuses a saved checkpoint.
+A rerun into the same directory skips a job whose results are complete, intact and of the same settings, and reuses
+a saved checkpoint whose weights are intact and of the same settings; damaged files are redone, results or a
+checkpoint of other settings stop the run with one line (README "Resuming and integrity", harness/fingerprint.py).
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from transformers import AutoTokenizer
 from hybrid_eval import kernels
 from hybrid_eval import models
 from hybrid_eval.harness.analysis import stats
-from hybrid_eval.harness import store
+from hybrid_eval.harness import config_check, fingerprint, lock, store
 from hybrid_eval.harness.errors import ConfigError
 from hybrid_eval.harness.evaluate import lm_eval_run
 from hybrid_eval.harness.evaluate.endpoint_scoring import run_endpoint
@@ -27,11 +29,10 @@ from hybrid_eval.harness.progress import progress
 from hybrid_eval.harness.provenance import provenance
 from hybrid_eval.harness.report.tracking import job_tags
 from hybrid_eval.harness.threads import choose_threads
-from hybrid_eval.harness.train.lr_grid import check_lr_grid
-from hybrid_eval.harness.train.loop import check_train_config, held_out_loss
+from hybrid_eval.harness.train.loop import held_out_loss
 from hybrid_eval.harness.train.probe import train_probe
 from hybrid_eval.harness.train.protocol import did_not_train
-from hybrid_eval.harness.evaluate.scoring import check_eval_config, evaluate
+from hybrid_eval.harness.evaluate.scoring import evaluate
 from hybrid_eval.models.tokenizer import build_probe_tokenizer
 from hybrid_eval.tasks.base import words
 from hybrid_eval.tasks.data import Suite, answer_budgets, load_splits
@@ -63,10 +64,14 @@ def set_kernel_backend(cfg: DictConfig, device: torch.device) -> str:
     return name
 
 
-def kernel_paths(before: dict) -> dict:
-    """Calls of each linear-attention op per backend since `before` (a copy of kernels.calls), e.g. 'kda:fla'."""
-    return {f"{op}:{backend}": n - before.get((op, backend), 0)
-            for (op, backend), n in sorted(kernels.calls.items()) if n > before.get((op, backend), 0)}
+def kernel_paths(before: dict, train_summary: dict | None = None) -> dict:
+    """Calls of each linear-attention op per backend since `before` (a copy of kernels.calls), e.g. 'kda:fla'; for a
+    job that reused its checkpoint, plus the training's calls recorded with it (train.kernel_calls)."""
+    out = kernels.calls_since(before)
+    if train_summary and train_summary.get("resumed"):
+        for key, n in (train_summary.get("kernel_calls") or {}).items():
+            out[key] = out.get(key, 0) + n
+    return dict(sorted(out.items()))
 
 
 def suite_tokenizer(suite: Suite, data: dict[str, dict[str, list[dict]]]):
@@ -122,19 +127,30 @@ def suite_data(cfg, suite: Suite | None = None) -> dict[str, dict[str, list]]:
 
 
 def run_job(cfg: DictConfig, job_dir: Path) -> dict:
+    """The job into `job_dir`, locked against a second process (harness/lock.py); see the module's docstring."""
     job_dir = Path(job_dir)
-    if store.is_complete(job_dir):
-        log.info("results in %s are complete; skipping", job_dir)
+    config_check.check(cfg)  # every knob of every group, one line for the first bad one (before any work)
+    with lock.held(job_dir):
+        return _run(cfg, job_dir)
+
+
+def _run(cfg: DictConfig, job_dir: Path) -> dict:
+    suite = Suite.from_config(cfg.suite)
+    job_fingerprint = fingerprint.results(cfg, suite)
+    problem = store.job_problem(job_dir, job_fingerprint)
+    if problem is None:
+        log.info("results in %s are complete and verified; skipping", job_dir)
         return store.read_json(job_dir / store.RESULTS)
+    if problem[0] == "settings":
+        raise ConfigError(f"{problem[1]}; accepted: the same settings, or another output directory "
+                          "(hydra.run.dir / hydra.sweep.dir)")
+    if problem[0] == "damaged":
+        log.warning("%s; the job is redone", problem[1])
     t_start = time.time()
     torch.set_num_threads(choose_threads(cfg.get("threads")))  # null: the cores other processes leave free
     device = pick_device(str(cfg.device))
     kernel_backend = set_kernel_backend(cfg, device)
     calls_before = dict(kernels.calls)
-    models.validate(cfg.model)
-    check_eval_config(cfg.eval)  # a bad eval.multi_turn fails before training, not after
-    check_lr_grid(cfg.train)  # so does a bad train.lr_grid
-    check_train_config(cfg.train)  # and a bad train.max_seconds or train.val_every
     pretrained = models.is_pretrained(cfg.model)
     endpoint = models.is_endpoint(cfg.model)  # model=endpoint: asked over HTTP (harness/evaluate/endpoint_scoring.py)
     if endpoint and cfg.model.get("baseline_name") is not None:  # the named baseline first, into <job>/baseline/
@@ -146,7 +162,6 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
     if pretrained and cfg.model.get("baseline_path") is not None:  # the named baseline first, into <job>/baseline/
         run_job(OmegaConf.merge(cfg, {"model": {"path": cfg.model.baseline_path, "baseline_path": None}}),
                 job_dir / store.BASELINE_DIR)
-    suite = Suite.from_config(cfg.suite)
     lm_eval_plan = lm_eval_run.plan(cfg.eval, suite, endpoint=cfg.model if endpoint else None)  # eval.lm_eval_tasks checked (registry tasks loaded) before data and training
     # train/validation are generated for pretrained models too: test examples exclude them, so every job shares a test set
     data = suite_data(cfg, suite)
@@ -178,7 +193,8 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
             validate = partial(_validate, suite, tokenizer, val_data, cfg.eval, device) if val_data else None
             model, train_summary, validation = train_probe(
                 model, tokenizer, {k: v["train"] for k, v in data.items()}, cfg.train, seed=cfg.seed, device=device,
-                ckpt=ckpt, validate=validate, log=tracker.log, progress=progress, name=name)
+                ckpt=ckpt, validate=validate, log=tracker.log, progress=progress, name=name,
+                fingerprint=fingerprint.weights_extra(cfg, suite))
         if model is not None and len(set(getattr(model, "hf_device_map", {}).values())) <= 1:  # else placed by model.device_map
             model.to(device).eval()
         verdict = {}
@@ -221,15 +237,15 @@ def run_job(cfg: DictConfig, job_dir: Path) -> dict:
                         "total_s": round(time.time() - t_start, 2)},
             "device": str(device),
             "threads": torch.get_num_threads(),  # CPU threads (float summation order can depend on it)
-            "kernels": {"backend": kernel_backend, "calls": kernel_paths(calls_before)},  # which path ran
+            "kernels": {"backend": kernel_backend, "calls": kernel_paths(calls_before, train_summary)},  # which path ran
             **({"lm_eval": lm_eval_info} if lm_eval_info else {}),
             **({"endpoint": endpoint_info} if endpoint_info else {}),
             **verdict,
             "provenance": prov,
             "complete": True,
         }
-        store.write_jsonl(job_dir / store.SAMPLES, records)
-        store.write_json(job_dir / store.RESULTS, results)
+        store.write_results(job_dir, results, records, job_fingerprint)  # samples, then results.json with their hash
+        results = store.read_json(job_dir / store.RESULTS)
         tracker.results(results)  # summary metrics (scores, params, training, did_not_train) and the task table
         tracker.job_artifact(f"{name}:{suite.name}:seed{cfg.seed}", [job_dir / store.RESULTS, job_dir / store.SAMPLES],
                              checkpoint=ckpt if ckpt.is_dir() else None)  # the checkpoint only with logger.log_checkpoint

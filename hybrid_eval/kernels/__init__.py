@@ -30,7 +30,7 @@ accepted (read from the registry on each access).
 """
 
 from hybrid_eval.kernels import backend as _backend
-from hybrid_eval.kernels.backend import calls, fla_available, fla_backward_ok, get_backend, resolve, set_backend
+from hybrid_eval.kernels.backend import calls, calls_since, fla_available, fla_backward_ok, get_backend, resolve, set_backend
 from hybrid_eval.kernels.gated_delta import gated_delta
 from hybrid_eval.kernels.kda import kda
 from hybrid_eval.kernels.lightning import lightning
@@ -46,6 +46,7 @@ def __getattr__(name: str):
 __all__ = [
     "BACKENDS",
     "calls",
+    "calls_since",
     "fla_available",
     "fla_backward_ok",
     "gated_delta",

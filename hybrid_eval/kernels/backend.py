@@ -36,6 +36,12 @@ registry.register(TORCH, auto=0)
 registry.register(FLA, auto=0)  # before torch: "auto" tries fla, then torch
 
 calls = registry.calls  # (op, backend) -> number of calls, e.g. calls[("gated_delta", "torch")]
+
+
+def calls_since(before: dict) -> dict[str, int]:
+    """Calls of each op per backend since `before` (a copy of `calls`), keyed "op:backend", e.g. 'kda:fla'."""
+    return {f"{op}:{backend}": n - before.get((op, backend), 0)
+            for (op, backend), n in sorted(calls.items()) if n > before.get((op, backend), 0)}
 dispatch = registry.dispatch
 resolve = registry.resolve
 

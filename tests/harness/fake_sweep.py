@@ -2,11 +2,11 @@
 samples.jsonl, .hydra/overrides.yaml, multirun.yaml), with scores chosen so that gaps are known exactly."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
+from hybrid_eval.harness import store
 from hybrid_eval.harness.analysis import stats
 
 
@@ -54,8 +54,7 @@ def write_job(sweep: Path, pattern: str, seed: int, tasks: dict[str, dict], *, d
     }
     if did_not_train is not None:
         results["did_not_train"] = did_not_train
-    (d / "samples.jsonl").write_text("".join(json.dumps(s) + "\n" for s in samples))
-    (d / "results.json").write_text(json.dumps(results))
+    store.write_results(d, results, samples, fingerprint={})  # with the samples' integrity record, as run_job
     return d
 
 

@@ -20,7 +20,7 @@ from hybrid_eval.harness.analysis.budgets import budgets, train_summary
 from hybrid_eval.harness.analysis.difficulty import difficulty
 from hybrid_eval.harness.analysis.learned import unlearned_reason
 from hybrid_eval.harness.analysis.minimax import combine_verdicts, minimax_check
-from hybrid_eval.harness.analysis.sweep_jobs import expected_jobs, incomplete_dirs, load_jobs, missing_jobs
+from hybrid_eval.harness.analysis.sweep_jobs import damaged_files, expected_jobs, incomplete_dirs, load_jobs, missing_jobs
 from hybrid_eval.harness.analysis.variants import name_jobs
 
 
@@ -157,4 +157,6 @@ def for_sweep(sweep_dir, baseline: str = "F") -> tuple[dict, list[dict]]:
     """(gaps.json content, complete jobs) for a sweep directory, with the jobs still missing named."""
     jobs = load_jobs(sweep_dir)
     missing = missing_jobs(expected_jobs(sweep_dir), jobs)
-    return compute(jobs, baseline, missing=missing, incomplete=incomplete_dirs(sweep_dir)), jobs
+    out = compute(jobs, baseline, missing=missing, incomplete=incomplete_dirs(sweep_dir))
+    out["damaged"] = damaged_files(sweep_dir)  # left out of every number above, named in the report
+    return out, jobs

@@ -75,6 +75,19 @@ def incomplete_dirs(sweep_dir) -> list[str]:
     return out
 
 
+def damaged_files(sweep_dir) -> list[str]:
+    """One line per job directory whose results.json exists but is damaged (unreadable, or samples.jsonl cut or
+    changed since results.json recorded it): such a job is left out of the report and named instead."""
+    root = Path(sweep_dir)
+    dirs = [root] + sorted(d for d in root.iterdir() if d.is_dir())
+    out = []
+    for d in dirs:
+        problem = store.job_problem(d) if (d / store.RESULTS).exists() else None
+        if problem is not None and problem[0] == "damaged":
+            out.append(problem[1])
+    return out
+
+
 def expand(overrides: list[str]) -> list[list[str]]:
     """The override list of every job a basic-sweeper multirun over `overrides` launches, in its launch order.
 

@@ -11,11 +11,13 @@ report of what has finished (no W&B run then); `hybrid-eval-report SWEEP_DIR` re
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 from hydra.core.utils import JobStatus
 from hydra.experimental.callback import Callback
 
+from hybrid_eval.harness.errors import ConfigError
 from hybrid_eval.harness.report import markdown as report
 
 log = logging.getLogger(__name__)
@@ -43,9 +45,13 @@ class GapReport(Callback):
         sweep_dir = Path(config.hydra.sweep.dir)
         if not sweep_dir.is_dir():
             return
-        path, gaps, figs = report.build(sweep_dir, self.baseline)
-        if gaps.get("missing") or gaps.get("incomplete"):
-            print("not finished: " + "; ".join(gaps.get("missing", []) + gaps.get("incomplete", [])))
+        try:
+            path, gaps, figs = report.build(sweep_dir, self.baseline)
+        except ConfigError as e:  # e.g. gaps.baseline not among the sweep's patterns: one line, no report
+            print(f"hybrid-eval: error: {e}", file=sys.stderr)
+            raise SystemExit(2) from None
+        if gaps.get("missing") or gaps.get("incomplete") or gaps.get("damaged"):
+            print("not finished: " + "; ".join(gaps.get("missing", []) + gaps.get("incomplete", []) + gaps.get("damaged", [])))
         if self.wandb_report and gaps["scores"]:
             from hybrid_eval.harness.report import tracking
 

@@ -8,12 +8,17 @@ seeds, the MiniMax check, accuracy against difficulty, the training budget and c
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import sys
 from pathlib import Path
 
 from hybrid_eval.harness.analysis import gaps as gaps_mod
 from hybrid_eval.harness.train import protocol
 from hybrid_eval.harness import store
+from hybrid_eval.harness.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 DNT = "did not train"
 
@@ -66,12 +71,13 @@ def _header(sweep_dir, gaps) -> list[str]:
     if errors:  # model=endpoint: requests the server rejected (context too long, bad template), each scored 0
         lines += ["**Endpoint errors** (requests the server rejected, each example scored 0; see `error` in samples.jsonl): "
                   + "; ".join(f"`{n}`: " + ", ".join(f"{t} {k}" for t, k in e.items()) for n, e in errors.items()) + ".", ""]
-    if gaps.get("missing") or gaps.get("incomplete"):
+    if gaps.get("missing") or gaps.get("incomplete") or gaps.get("damaged"):
         lines += ["## Missing jobs", "", "This report covers the jobs that finished. Not finished:", ""]
         lines += [f"- `{m}` (no complete results)" for m in gaps.get("missing", [])]
         for d in gaps.get("incomplete", []):
             name, _, reason = d.partition(": ")
             lines.append(f"- directory `{name}` (started, no complete results.json{': ' + reason if reason else ''})")
+        lines += [f"- damaged, left out: {line}" for line in gaps.get("damaged", [])]
         lines += ["", "Rerun the same sweep command with the same `hydra.sweep.dir` to finish them; complete jobs are skipped.", ""]
     return lines
 
@@ -381,16 +387,24 @@ def render(sweep_dir, gaps: dict, jobs: list[dict] | None = None, figs: dict | N
     return "\n".join(lines)
 
 
-def build(sweep_dir, baseline: str = "F") -> tuple[Path, dict, dict]:
-    """Writes gaps.json, plots/*.png and report.md; returns (report path, gaps, {figure key: png path})."""
+def build(sweep_dir, baseline: str = "F", strict: bool = False) -> tuple[Path, dict, dict]:
+    """Writes gaps.json, plots/*.png and report.md; returns (report path, gaps, {figure key: png path}).
+    A baseline that is not a pattern of the jobs is a ConfigError when the jobs have several patterns (a comparison
+    without its baseline) or with `strict` (the user named it); a one-pattern sweep (seeds, say) is reported as is."""
     sweep_dir = Path(sweep_dir)
     gaps, jobs = gaps_mod.for_sweep(sweep_dir, baseline)
-    store.write_json(sweep_dir / "gaps.json", gaps)
+    patterns = sorted({j["model"]["pattern"] for j in jobs if j.get("baseline_of") is None})
+    if jobs and baseline not in patterns and (strict or len(patterns) > 1):  # no gap could be measured
+        raise ConfigError(f"baseline {baseline!r} is not a pattern of the jobs in {sweep_dir}; accepted: one of "
+                          f"{', '.join(patterns)}")
+    for line in gaps.get("damaged", []):
+        log.warning("%s; this job is left out of the report (rerun the sweep to redo it)", line)
     from hybrid_eval.harness.report import plots  # matplotlib: only when figures are made, not whenever Hydra loads the callback
 
     figs = plots.write_all(sweep_dir, gaps, jobs, list(gaps["scores"])) if jobs else {}
     path = sweep_dir / "report.md"
-    store.write_text(path, render(sweep_dir, gaps, jobs, figs))
+    text = render(sweep_dir, gaps, jobs, figs)  # gaps.json and report.md land together: a kill leaves neither newer
+    store.write_together({sweep_dir / "gaps.json": json.dumps(gaps, indent=1) + "\n", path: text})
     return path, gaps, figs
 
 
@@ -401,13 +415,17 @@ def write(sweep_dir, baseline: str = "F") -> Path:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="hybrid-eval-report", description=__doc__.splitlines()[0])
     ap.add_argument("sweep_dir")
-    ap.add_argument("--baseline", default="F")
+    ap.add_argument("--baseline", default=None, help="the pattern every variant is compared with (default: F)")
     ap.add_argument("--wandb", action="store_true", help="also log a W&B report run (the sweep's logger settings)")
     args = ap.parse_args(argv)
     if not Path(args.sweep_dir).is_dir():
         print(f"hybrid-eval-report: error: {args.sweep_dir!r} is not a directory; give a sweep directory", file=sys.stderr)
         return 2
-    path, gaps, figs = build(args.sweep_dir, args.baseline)
+    try:
+        path, gaps, figs = build(args.sweep_dir, args.baseline or "F", strict=args.baseline is not None)
+    except ConfigError as e:
+        print(f"hybrid-eval-report: error: {e}", file=sys.stderr)
+        return 2
     print(path)
     if args.wandb:
         from hybrid_eval.harness.report import tracking

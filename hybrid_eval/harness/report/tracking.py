@@ -23,15 +23,43 @@ a single run (not a sweep) is its own group, named after its run directory (docs
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import os
 import re
+import shutil
+import socket
 from pathlib import Path
+from urllib.parse import urlparse
 
 from hybrid_eval.harness.report import charts as chart_specs
 
 log = logging.getLogger(__name__)
+REACH_TIMEOUT_S = 3.0
+_reachable: dict[str, tuple[bool, str]] = {}  # W&B server -> (reachable, why not), probed once per process (sweep)
+
+
+def wandb_reachable(timeout: float = REACH_TIMEOUT_S) -> tuple[bool, str]:
+    """Whether the W&B server (WANDB_BASE_URL, default api.wandb.ai) takes a TCP connection within `timeout` s; asked
+    once per process, so a sweep without network falls back to offline at once instead of each job waiting for
+    wandb.init's own retries (about 90 s)."""
+    url = os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")
+    if url not in _reachable:
+        parsed = urlparse(url)
+        host, port = parsed.hostname or url, parsed.port or (80 if parsed.scheme == "http" else 443)
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            _reachable[url] = (True, "")
+        except OSError as e:
+            _reachable[url] = (False, f"cannot reach {host}:{port} ({e.strerror or type(e).__name__})")
+    return _reachable[url]
+
+
+def run_id(job_dir, job_type) -> str:
+    """A job's W&B run id: the same for every attempt at the same directory, so a resumed job or a rebuilt report
+    is one run, not one more."""
+    return hashlib.sha256(f"{Path(job_dir).resolve()}|{job_type}".encode()).hexdigest()[:16]
 
 
 # ---------------------------------------------------------------- what gets logged (plain data)
@@ -243,14 +271,26 @@ class WandbTracker(NullTracker):
         self.log_checkpoint = bool(log_checkpoint)
         self.charts = {**chart_specs.PRESETS, **(dict(charts) if charts else {})}  # W&B custom chart preset IDs
         os.environ.setdefault("WANDB_SILENT", "true")
+        rid = run_id(job_dir, job_type)
         kwargs = dict(project=project, entity=entity, group=group_name(group, job_dir), name=run_name, job_type=job_type,
-                      config=run_config, dir=str(Path(job_dir)), tags=list(tags or []), reinit="finish_previous")
+                      config=run_config, dir=str(Path(job_dir)), tags=list(tags or []), reinit="finish_previous", id=rid)
+        if mode == "online":
+            ok, why = wandb_reachable()
+            if not ok:
+                log.warning("W&B online: %s; logging offline instead", why)
+                mode = "offline"
+            else:
+                kwargs["resume"] = "allow"  # an interrupted attempt's run is continued, not duplicated
+        if mode == "offline":  # an interrupted attempt's offline run is replaced: one run per job
+            for old in (Path(job_dir) / "wandb").glob(f"offline-run-*-{rid}"):
+                shutil.rmtree(old, ignore_errors=True)
         try:
             self.run = wandb.init(mode=mode, **kwargs)
         except Exception as e:  # no key, no network: keep the results, log offline
             if mode != "online":
                 raise
             log.warning("W&B online init failed (%s); logging offline instead", (str(e).splitlines() or [type(e).__name__])[0])
+            kwargs.pop("resume", None)
             self.run = wandb.init(mode="offline", **kwargs)
         self.run.define_metric(self.STEP)
         for pattern in ("train/*", "val/*"):

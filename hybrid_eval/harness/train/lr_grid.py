@@ -104,12 +104,15 @@ def during_training(validate, cfg):
 
 # ---------------------------------------------------------------- the grid
 
-def train_grid(model, tokenizer, train_examples, cfg, grid, *, seed, device, ckpt, validate, log, progress, name):
+def train_grid(model, tokenizer, train_examples, cfg, grid, *, seed, device, ckpt, validate, log, progress, name,
+               fingerprint: dict | None = None):
     """One run per rate of `grid` (resuming an interrupted grid), the chosen run moved to `ckpt` and loaded into the
     returned model. Returns (model, the chosen run's summary with the grid's table, the chosen run's validation)."""
     work = workdir(ckpt)
-    fingerprint = {k: _plain(cfg.get(k)) for k in TRAIN_KEYS} | {"seed": int(seed)}
-    done = _resume(work, fingerprint, grid)  # {lr: record} of runs finished before an interruption
+    # a finished run is resumed only for the same train keys, seed, model and data (the job's other fingerprint keys)
+    settings = ({k: _plain(cfg.get(k)) for k in TRAIN_KEYS} | {"seed": int(seed)}
+                | {k: v for k, v in (fingerprint or {}).items() if k not in ("train", "seed")})
+    done = _resume(work, settings, grid)  # {lr: record} of runs finished before an interruption
     init = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
     best_state = None  # the best run's weights when it was trained in this process
     for i, lr in enumerate(grid):
@@ -136,7 +139,7 @@ def train_grid(model, tokenizer, train_examples, cfg, grid, *, seed, device, ckp
         if new_best:  # its weights replace the previous best's on disk (saved before runs.json names it)
             store.save_checkpoint(model, tokenizer, work / _dirname(lr), None)
             best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-        store.write_json(work / "runs.json", {"fingerprint": fingerprint, "runs": list(done.values())})
+        store.write_json(work / "runs.json", {"fingerprint": settings, "runs": list(done.values())})
         if new_best and previous is not None:
             shutil.rmtree(work / _dirname(previous), ignore_errors=True)
         logger.info("%s: %s", tag, _line(record))
@@ -148,7 +151,7 @@ def train_grid(model, tokenizer, train_examples, cfg, grid, *, seed, device, ckp
     summary |= {"seconds": round(sum(r["seconds"] for r in runs), 2), "seconds_chosen": chosen["seconds"],
                 "lr_grid": table, "lr_selection": SELECTION}
     best_dir = work / _dirname(chosen["lr"])
-    store.write_json(best_dir / "train.json", summary)  # train.json last: the checkpoint is complete
+    store.seal_checkpoint(best_dir, summary, fingerprint)  # integrity.json, then train.json last: complete
     if ckpt.exists():  # a half-written checkpoint of an earlier attempt
         shutil.rmtree(ckpt)
     best_dir.rename(ckpt)
@@ -156,9 +159,7 @@ def train_grid(model, tokenizer, train_examples, cfg, grid, *, seed, device, ckp
     if best_state is not None:
         model.load_state_dict(best_state)
     else:  # chosen in an earlier, interrupted attempt
-        from transformers import AutoModelForCausalLM
-
-        model = AutoModelForCausalLM.from_pretrained(ckpt)
+        model = store.load_checkpoint(ckpt)
     model.to(device).eval()
     return model, summary, chosen["validation"]
 
@@ -182,7 +183,9 @@ def _resume(work: Path, fingerprint: dict, grid: list[float]) -> dict[float, dic
         return {}
     done = {float(r["lr"]): r for r in saved["runs"] if float(r["lr"]) in grid}
     best = _best(done, grid)
-    if best is not None and not (work / _dirname(best) / "config.json").exists():
+    problem = store.checkpoint_problem(work / _dirname(best)) if best is not None else None
+    if problem is not None:  # the best run's weights are gone or damaged: nothing is reused
+        logger.warning("%s; starting the grid over", problem[1])
         shutil.rmtree(work)
         return {}
     logger.info("%s: resuming the grid; finished before: %s", work, ", ".join(f"{lr:g}" for lr in done) or "none")

@@ -166,7 +166,7 @@ def test_a_task_from_an_include_dir_runs_through_hflm(sweep):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(d / "checkpoint")
-    model = AutoModelForCausalLM.from_pretrained(d / "checkpoint").eval()
+    model = AutoModelForCausalLM.from_pretrained(d / "checkpoint", use_safetensors=True).eval()
     kite = [s for s in samples if s["task"] == "lm_eval/kite_color"]
     assert sorted(s["lm_eval"]["doc_id"] for s in kite) == [0, 1, 2, 3]
     picks = []

@@ -111,6 +111,7 @@ def test_online_failure_falls_back_to_offline_with_one_warning(tmp_path, monkeyp
         return real_init(*args, mode=mode, **kwargs)
 
     monkeypatch.setattr(wandb, "init", init)
+    monkeypatch.setattr(tracking, "wandb_reachable", lambda: (True, ""))  # reachable, then init fails
     with caplog.at_level(logging.WARNING):
         t = tracking.WandbTracker(mode="online", job_dir=str(tmp_path), run_name="x", job_type="F")
         t.summary({"eval/mqar": 0.5})
@@ -271,3 +272,36 @@ def test_the_chart_specs_read_the_fields_the_runs_log(tmp_path):
         text = (tmp_path / name).read_text()
         assert json.loads(text)["$schema"].endswith("vega/v5.json")
         assert set(re.findall(r"\$\{field:(\w+)\}", text)) == set(fields)
+
+
+def test_an_unreachable_server_falls_back_to_offline_at_once_probed_once(tmp_path, monkeypatch, caplog):
+    """`logger.mode=online` without network waited ~90 s per job; now one TCP probe per sweep (a closed local port
+    here: refused at once) and every job logs offline."""
+    import time
+
+    monkeypatch.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.setattr(tracking, "_reachable", {})
+    probes, real = [], tracking.socket.create_connection
+    monkeypatch.setattr(tracking.socket, "create_connection", lambda *a, **k: probes.append(a) or real(*a, **k))
+    t0 = time.time()
+    with caplog.at_level(logging.WARNING):
+        for job in ("a", "b"):
+            t = tracking.WandbTracker(mode="online", job_dir=str(tmp_path / job), run_name=job, job_type="F")
+            t.finish()
+            assert t.run_dir.name.startswith("offline-run-")
+    assert time.time() - t0 < 30 and len(probes) == 1
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and r.name == tracking.__name__]
+    assert lines == ["W&B online: cannot reach 127.0.0.1:9 (Connection refused); logging offline instead"] * 2
+
+
+def test_a_resumed_job_and_a_rebuilt_report_stay_one_run(tmp_path):
+    """Resumed jobs left extra offline runs (LLLF had 3) and every report rebuild added a report run."""
+    for attempt in range(3):
+        t = tracking.WandbTracker(mode="offline", job_dir=str(tmp_path), run_name="qwen3_next:L:tiny", job_type="L")
+        t.log({"train/loss": 1.0 / (attempt + 1)}, step=1)
+        t.finish()
+    runs = list((tmp_path / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1 and runs[0].name.endswith(tracking.run_id(tmp_path, "L"))
+    assert read_run(runs[0])["summary"]["train/loss"] == pytest.approx(1 / 3)
+    report_id = tracking.run_id(tmp_path, "report")
+    assert report_id != tracking.run_id(tmp_path, "L")

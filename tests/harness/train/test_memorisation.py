@@ -37,7 +37,7 @@ def test_validation_loss_and_epochs_are_recorded_for_every_run(tmp_path):
     cfg = job_config("train.lr_grid=[3e-3]")
     tr = run.run_job(cfg, tmp_path)["train"]
     alias, val = validation_split(cfg)
-    model = AutoModelForCausalLM.from_pretrained(tmp_path / "checkpoint")
+    model = AutoModelForCausalLM.from_pretrained(tmp_path / "checkpoint", use_safetensors=True)
     ref = reference_loss(model, AutoTokenizer.from_pretrained(tmp_path / "checkpoint"), val)
     assert tr["val_loss"] == pytest.approx(ref, abs=1e-4) and tr["val_loss_tasks"] == {alias: tr["val_loss"]}
     assert tr["lr_grid"][0]["val_loss"] == tr["val_loss"]

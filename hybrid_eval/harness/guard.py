@@ -1,0 +1,72 @@
+"""Hydra callback that runs before any job of a run or sweep (conf/config.yaml, hydra.callbacks.guard):
+
+    - the config's schema (harness/config_check.py) and the suite's tasks and plugins, so a typo or a broken plugin
+      stops the whole sweep with one line before job 0, instead of failing job 0 and running the others without it;
+    - gaps.baseline must be one of the patterns a sweep over model.pattern runs;
+    - the output directory (hydra.run.dir or hydra.sweep.dir) must be writable;
+    - a sweep directory is locked for the sweep's lifetime (harness/lock.py): a second identical sweep stops.
+
+Every failure is one line on stderr and exit code 2 (harness/errors.py).
+"""
+from __future__ import annotations
+
+from hydra.experimental.callback import Callback
+from omegaconf import OmegaConf
+
+from hybrid_eval.harness import config_check, lock
+from hybrid_eval.harness.errors import ConfigError, user_errors
+
+
+def swept_patterns(config) -> list[str]:
+    """The model.pattern of every job a basic-sweeper multirun of `config` launches (its params, then overrides)."""
+    from hybrid_eval.harness.analysis.sweep_jobs import expand
+
+    params = OmegaConf.select(config, "hydra.sweeper.params") or {}
+    args = [f"{k}={v}" for k, v in params.items()] + [str(o) for o in OmegaConf.select(config, "hydra.overrides.task") or []]
+    try:
+        jobs = expand(args)
+    except Exception:  # another sweeper's syntax: nothing to check against
+        return []
+    out = []
+    for job in jobs:
+        for o in job:
+            key, _, value = o.partition("=")
+            if key == "model.pattern" and value not in out:
+                out.append(value)
+    return out
+
+
+def check_baseline(config) -> None:
+    baseline = str(OmegaConf.select(config, "gaps.baseline"))
+    patterns = swept_patterns(config)
+    if len(patterns) > 1 and baseline not in patterns:
+        raise ConfigError(f"gaps.baseline={baseline!r} is not a pattern of this sweep; accepted: one of "
+                          f"{', '.join(patterns)}")
+
+
+def check_before_jobs(config, out_key: str) -> None:
+    from hybrid_eval.tasks.data import Suite
+
+    config_check.check(config)
+    Suite.from_config(config.suite)  # task names, knobs and plugins (loaded atomically)
+    if out_key == "hydra.sweep.dir":
+        check_baseline(config)
+    config_check.writable_dir(out_key, OmegaConf.select(config, out_key))  # last: it creates the directory
+
+
+class SweepGuard(Callback):
+    def __init__(self) -> None:
+        self._lock = None
+
+    def on_run_start(self, config, **kwargs) -> None:
+        with user_errors():
+            check_before_jobs(config, "hydra.run.dir")  # run_job locks the run's directory
+
+    def on_multirun_start(self, config, **kwargs) -> None:
+        with user_errors():
+            check_before_jobs(config, "hydra.sweep.dir")
+            self._lock = lock.acquire(OmegaConf.select(config, "hydra.sweep.dir"))
+
+    def on_multirun_end(self, config, **kwargs) -> None:
+        lock.release(self._lock)
+        self._lock = None
