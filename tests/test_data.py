@@ -62,16 +62,26 @@ def test_editing_a_task_without_a_version_bump_never_serves_cached_data(tmp_path
     answers = []
     for offset in (0, 1):
         plugin.write_text(f"OFFSET = {offset}\n" + PLUGIN)
-        sys.modules.pop("hybrid_eval_plugin_edited_task", None)  # a fresh process, as a rerun after the edit
-        REGISTRY.pop("edited_task", None)
+        forget_plugin()  # a fresh process, as a rerun after the edit
+
         include(str(plugin))
         task = build("edited_task")
         cached = load_splits(task, {"test": 5}, seed=1, cache_dir=tmp_path / "cache")
         assert cached == load_splits(task, {"test": 5}, seed=1, cache_dir=None)
         answers.append([int(e["messages"][1]["content"]) for e in cached["test"]])
     assert answers[1] == [a + 1 for a in answers[0]]  # the same draws (same fingerprint), the edited answers
+    forget_plugin()
+
+
+def forget_plugin():
+    """Unregister the plugin's task and drop its module (the registry names it hybrid_eval_plugin_<stem>_<path hash>)."""
+    import sys
+
+    from hybrid_eval.tasks.registry import REGISTRY
+
     REGISTRY.pop("edited_task", None)
-    sys.modules.pop("hybrid_eval_plugin_edited_task", None)
+    for name in [m for m in sys.modules if m.startswith("hybrid_eval_plugin_edited_task")]:
+        sys.modules.pop(name)
 
 
 def test_an_inline_suite_is_named_after_its_tasks():

@@ -389,14 +389,18 @@ def render(sweep_dir, gaps: dict, jobs: list[dict] | None = None, figs: dict | N
 
 def build(sweep_dir, baseline: str = "F", strict: bool = False) -> tuple[Path, dict, dict]:
     """Writes gaps.json, plots/*.png and report.md; returns (report path, gaps, {figure key: png path}).
-    A baseline that is not a pattern of the jobs is a ConfigError when the jobs have several patterns (a comparison
-    without its baseline) or with `strict` (the user named it); a one-pattern sweep (seeds, say) is reported as is."""
+    A baseline that is not a pattern of the jobs is a ConfigError with `strict` (the user named it: `--baseline X`);
+    otherwise (the default baseline, a sweep of released hybrids or presets without `F`) the report lists the scores
+    without gaps and says so in a warning: the jobs' results are never lost to a missing baseline."""
     sweep_dir = Path(sweep_dir)
     gaps, jobs = gaps_mod.for_sweep(sweep_dir, baseline)
     patterns = sorted({j["model"]["pattern"] for j in jobs if j.get("baseline_of") is None})
-    if jobs and baseline not in patterns and (strict or len(patterns) > 1):  # no gap could be measured
+    if jobs and baseline not in patterns and strict:  # no gap could be measured
         raise ConfigError(f"baseline {baseline!r} is not a pattern of the jobs in {sweep_dir}; accepted: one of "
                           f"{', '.join(patterns)}")
+    if jobs and baseline not in patterns and len(patterns) > 1:
+        log.warning("baseline %r is not a pattern of the jobs in %s (%s): the report lists scores, no gaps to it",
+                    baseline, sweep_dir, ", ".join(patterns))
     for line in gaps.get("damaged", []):
         log.warning("%s; this job is left out of the report (rerun the sweep to redo it)", line)
     from hybrid_eval.harness.report import plots  # matplotlib: only when figures are made, not whenever Hydra loads the callback

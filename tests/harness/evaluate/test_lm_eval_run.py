@@ -3,8 +3,8 @@ job's in-memory model land in results.json / samples.jsonl, equal the harness's 
 enter the gap tables like harness tasks; bad entries stop the job before training with one line and exit 2.
 
 Jobs: tiny qwen3_next probes trained 300 steps (one thread) on a two-task suite (one_fact_qa with one fact,
-fact_recall with two) so that answers differ between examples and some are right: F answers 83% of one_fact_qa
-right, LLLF 50%, L 17% (transformers 5.25), and all of them trained (their validation accuracy clears chance). F must
+fact_recall with two) so that answers differ between examples and some are right: F answers all of one_fact_qa
+right, LLLF 83%, L 33% (transformers 5.25, the training loss at the scored positions), and all of them trained (their validation accuracy clears chance). F must
 have learned one_fact_qa beyond its interval, or no gap is reported against it (analysis/learned.py); at 200 steps
 F's 12 answers left chance inside the interval (seed 1) or L did not train (seed 0): the tiny runs amplify
 summation-order differences between transformers versions.
@@ -87,7 +87,7 @@ def by_id(samples, task):
 
 
 def test_lm_eval_scores_in_results_equal_the_harness_scores(sweep):
-    res, samples, d = job(sweep, "F")
+    res, samples, d = job(sweep, "LLLF")  # the job whose one_fact_qa answers are partly right (F's are all right)
     harness, lm = by_id(samples, "one_fact_qa"), by_id(samples, ONE)
     assert sorted(lm) == sorted(harness) and len(lm) == 12
     for i, h in harness.items():  # the same examples, prompts (content hash), answers and scores

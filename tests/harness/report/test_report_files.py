@@ -40,4 +40,15 @@ def test_a_rebuild_is_idempotent(sweep):
 
 def test_a_baseline_that_is_not_a_pattern_of_the_sweep_is_refused(sweep):
     with pytest.raises(ConfigError, match=r"^baseline 'X' is not a pattern of the jobs in .*; accepted: one of F, L$"):
-        report.build(sweep, "X")
+        report.build(sweep, "X", strict=True)  # the user named it (hybrid-eval-report --baseline X)
+
+
+def test_a_sweep_without_the_default_baseline_is_reported_without_gaps(tmp_path, caplog):
+    """Released hybrids or presets without `F` (the default baseline): the jobs' scores are reported, with a warning,
+    instead of the sweep failing after its jobs ran."""
+    b, v = paired(40, 0.9, 0.25)
+    for pattern, scores in (("LLLF", b), ("L", v)):
+        write_job(tmp_path, pattern, 0, {"mqar": task("mqar", "long_context", scores, chance=1 / 64)})
+    with caplog.at_level("WARNING"):
+        path, gaps, _ = report.build(tmp_path)
+    assert path.is_file() and set(gaps["scores"]) and "is not a pattern of the jobs" in caplog.text
