@@ -118,7 +118,8 @@ def test_final_state_match_detects_wrong_and_missing_calls():
         for i, line in enumerate(calls):
             broken = calls[:i] + ["nonsense"] + calls[i + 1 :]
             if line.startswith(("call get_balance", "call read_file", "call list_events")):
-                assert task.final_state_match(ex, broken)  # a read changes nothing: the state still matches
+                assert not task.final_state_match(ex, broken)  # the state matches, but a gold read is missing
+                assert task.final_state_match(ex, calls + [line])  # an extra read is allowed
                 reads += 1
             else:
                 writes += 1
@@ -155,3 +156,18 @@ def test_requests_depend_on_earlier_turns():
             if "the last file you created" in request:
                 seen.add("created")
     assert seen == {"opened", "all", "created"}
+
+
+def test_garbage_never_matches_an_episode_of_reads():
+    """Issue 25's campaign: when the gold calls only read state, garbage output kept the start state and scored
+    final_state_match=True (pass^k 1.0). Now every gold read is required."""
+    task = build("tool_episode", turns=2, n_accounts=3, n_files=2)
+    read_only = 0
+    for ex in task.generate(200, 3, "test"):
+        calls = json.loads(ex["meta"])["calls"]
+        if all(c.startswith(("call get_balance", "call read_file", "call list_events")) for c in calls):
+            read_only += 1
+            assert task.final_state_match(ex, calls)
+            assert not task.final_state_match(ex, ["nonsense", "call get_balance(account=999)"])
+            assert not task.final_state_match(ex, calls[:1])  # one of the two reads
+    assert read_only >= 5

@@ -9,7 +9,8 @@ a name from an earlier turn.
 
 Score per example: per-turn call accuracy (a call is right when it parses and has the gold's tool and
 arguments; strings compared in normal form). `final_state_match` replays a model's calls from the start
-state and compares the end state with the gold's (meta "final_state"), the tau-bench criterion; with
+state and compares the end state with the gold's (meta "final_state"), the tau-bench criterion, and requires
+every read the gold made (reads change no state: an episode of reads would otherwise match anything); with
 several samples per episode, harness/analysis/pass_k.py gives pass^k. For interactive runs,
 `environment(example)` is the episode's start state, ready to answer the model's own calls.
 Chance: a uniform guess of the tool and of every argument value, averaged over the tools.
@@ -192,12 +193,33 @@ class ToolEpisode(Task):
         """A fresh environment in the episode's start state."""
         return Environment(State.from_json(json.loads(example["meta"])["initial_state"]))
 
-    def final_state_match(self, example, calls: list[str]) -> bool:
-        """Replay `calls` (a model's lines, unparsable ones included) from the start; same end state as gold?"""
+    def _replay(self, example, calls: list[str]) -> tuple[dict, list[tuple]]:
+        """The end state after `calls` from the start state, and the reads among them: the calls that succeeded and
+        left the state as it was (a balance, a file, a day's events), in canonical form."""
         env = self.environment(example)
+        reads = []
         for line in calls:
-            env.run(line)
-        return env.state.to_json() == json.loads(example["meta"])["final_state"]
+            before = env.state.to_json()
+            result = env.run(line)
+            if result.startswith("ok") and env.state.to_json() == before:
+                reads.append(json.dumps(self._canonical(parse_call(line)), sort_keys=True))
+        return env.state.to_json(), reads
+
+    def final_state_match(self, example, calls: list[str]) -> bool:
+        """Replay `calls` (a model's lines, unparsable ones included) from the start: the same end state as the gold
+        calls' (tau-bench's criterion) and every read the gold made (a read changes no state, so without this an
+        episode of reads would match whatever the model said). Extra reads are allowed."""
+        meta = json.loads(example["meta"])
+        state, reads = self._replay(example, calls)
+        if state != meta["final_state"]:
+            return False
+        _, gold_reads = self._replay(example, meta["calls"])
+        made = list(reads)
+        for read in gold_reads:  # as a multiset: each gold read needs one of the model's
+            if read not in made:
+                return False
+            made.remove(read)
+        return True
 
     def chance(self) -> float:
         k = self.knobs
