@@ -51,3 +51,22 @@ def test_mqar_base_is_16_pairs_in_256_tokens_with_a_blank_gap():
         assert len(chat_ids(tokenizer, example["messages"])) == 256
         gap = example["messages"][0]["content"].split(" noise : ")[1].split(" . ")[0].split()
         assert gap == ["blank"] * 147
+
+
+def test_the_ladder_holds_every_minimax_gap_task_at_three_rungs_of_one_knob():
+    """conf/suite/minimax_gap_ladder.yaml: each task of minimax_gap at >= 3 aliases whose knobs differ in exactly one
+    key (the report's difficulty axis), rungs in increasing order."""
+    from omegaconf import OmegaConf
+
+    ladder = OmegaConf.load(Path(SUITES[0]).parent / "minimax_gap_ladder.yaml")
+    gap = OmegaConf.load(Path(SUITES[0]).parent / "minimax_gap.yaml")
+    rungs: dict[str, list[dict]] = {}
+    for entry in ladder.tasks:
+        rungs.setdefault(entry.name, []).append(OmegaConf.to_container(entry.knobs))
+    assert set(rungs) == {t.name for t in gap.tasks}
+    for name, knobs in rungs.items():
+        assert len(knobs) >= 3, name
+        differ = [k for k in knobs[0] if len({repr(kn[k]) for kn in knobs}) > 1]
+        assert len(differ) == 1, (name, differ)
+        values = [kn[differ[0]] for kn in knobs]
+        assert values == sorted(values), (name, values)

@@ -116,7 +116,8 @@ def compute(jobs: list[dict], baseline: str = "F", missing: list[str] | None = N
      variants: {name: {baseline_job, tasks: {alias: {gap, ci95, n}}, categories: {...}, minimax} or
                       {did_not_train: true, note}},
      seeds: {variant: {seeds, scores, gaps: {tasks|categories: {k: {mean, std, min, max, n, per_seed}}}, minimax}},
-     difficulty: {task: {...}}, budgets: [{comparison, jobs, shared, differs}], missing: [...], incomplete: [...]}
+     difficulty: {task: {...}}, learned_by_none: {alias: why}, budgets: [{comparison, jobs, shared, differs}],
+     missing: [...], incomplete: [...]}
     """
     names = name_jobs(jobs)
     for name, job in zip(names, jobs):
@@ -149,7 +150,23 @@ def compute(jobs: list[dict], baseline: str = "F", missing: list[str] | None = N
         out["variants"][name] = head | _gap_of_job(job, find_baseline(job, jobs, baseline), baseline)
     out["seeds"] = _seed_stats(jobs, names, out, baseline)
     out["difficulty"] = difficulty(jobs)
+    out["learned_by_none"] = learned_by_none(jobs)
     out["budgets"] = budgets(jobs)
+    return out
+
+
+def learned_by_none(jobs: list[dict]) -> dict[str, str]:
+    """{alias: why} for every task that no job that trained learned (analysis/learned.py's rule applied to every
+    variant and seed, not only the baseline): such a task shows nothing about the mixers at this budget, in either
+    direction, and the report names it instead of a gap."""
+    trained = [j for j in jobs if not j.get("did_not_train") and j.get("baseline_of") is None]
+    aliases = list(dict.fromkeys(a for j in trained for a in j["tasks"]))
+    out = {}
+    for alias in aliases:
+        rows = [j["tasks"][alias] for j in trained if alias in j["tasks"]]
+        if rows and all(unlearned_reason(r) for r in rows):
+            best = max(rows, key=lambda r: r["score"])
+            out[alias] = f"best job {unlearned_reason(best)}"
     return out
 
 

@@ -110,6 +110,11 @@ def _scores(gaps) -> list[str]:
                   "before it learns to match keys. A small attention probe can stay there for thousands of steps "
                   "(reports/probe-training.md §5-6): read a gap against such a score as \"not converged\", not as a "
                   "difference in recall."]
+    nobody = gaps.get("learned_by_none") or {}
+    if nobody and len(names) > 1:
+        lines += ["", "**Learned by no variant** (every job's interval reaches chance or the context guess; at this budget "
+                  "the task says nothing about the mixers in either direction, and it gets no gap): "
+                  + "; ".join(f"`{t}` ({why})" for t, why in nobody.items()) + "."]
     cats = sorted({c for s in scores.values() for c in s["categories"]})
     lines += ["", "| category | " + " | ".join(head) + " |", "|---|" + "---|" * len(names)]
     for c in cats:

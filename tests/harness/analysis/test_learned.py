@@ -91,3 +91,22 @@ def test_fails_needs_every_target_judged():
     r = minimax_check({"short": eq(1), "reasoning": eq(2)}, left_out={"multi_turn": ["mrcr not above chance (...)"]})
     assert r["verdict"] == "undecided" and "baseline not converged on multi_turn (mrcr" in r["reason"]
     assert np.isclose(r["targets"]["reasoning"]["gap"], 0.0)
+
+
+def test_a_task_no_variant_learned_is_named_as_such_in_gaps_and_report(tmp_path):
+    """Issue 23: a task (or a ladder's rung) that no variant learns is reported as learned by no variant, with the best
+    job's reason, never as a gap; a task one variant learned is not listed, even when the baseline did not learn it."""
+    from hybrid_eval.harness.report import markdown as report
+
+    at_guess = paired(N, 0.3, 0.0, seed=5)  # every job at the context guess of 0.3
+    hybrid_only = (paired(N, 0.2, 0.0, seed=6)[0], paired(N, 0.8, 0.0, seed=7)[0])  # F at its guess, L learns it
+    for pattern, side in (("F", 0), ("L", 1)):
+        write_job(tmp_path, pattern, 0, {
+            "one_fact_qa": task("one_fact_qa", "short", paired(N, 0.9, 0.0, seed=1)[side], chance=0.06),
+            "mqar_16": task("mqar", "long_context", at_guess[side], chance=0.016, context_guess=0.3, n_pairs=16),
+            "mqar_4": task("mqar", "long_context", hybrid_only[side], chance=0.016, context_guess=0.2, n_pairs=4)})
+    path, out, _ = report.build(tmp_path)
+    assert list(out["learned_by_none"]) == ["mqar_16"]
+    assert out["learned_by_none"]["mqar_16"].startswith("best job not above its context guess (")
+    assert "mqar_16" not in out["variants"]["qwen3_next:L:tiny"]["tasks"]
+    assert "**Learned by no variant**" in path.read_text() and "`mqar_16` (best job not above" in path.read_text()
