@@ -6,6 +6,7 @@
     evaluate/   scoring every scored turn (teacher-forced or interactive), lm-eval export, bridge and in-run lm-eval
     analysis/   statistics, a sweep's jobs, gaps to the baseline, the MiniMax check, difficulty curves, budgets, pass^k
     report/     report.md, plots, W&B tracking, the Hydra callback that writes a sweep's report
+    launch/     how a sweep's jobs reach the hardware: pack.py, several jobs at once in their own processes
     cli.py      the Hydra entry point; store.py a job's files on disk and their integrity checks; errors.py user
                 errors; progress.py bars
     config_check.py the run config's schema, checked before any work; fingerprint.py what decides a job's weights
@@ -14,7 +15,8 @@
 
 Imports run one way, from the top of this list down; nothing imports a package above it:
 
-    cli.py    -> run.py, progress.py, errors.py
+    cli.py    -> run.py, launch/ (registered with Hydra), progress.py, errors.py
+    launch/   -> run.py (suite data, lazily), store.py, errors.py, threads.py
     guard.py  -> config_check.py, lock.py, analysis/ (sweep_jobs), errors.py
     run.py    -> train/, evaluate/, analysis/ (stats), config_check.py, fingerprint.py, lock.py, store.py, errors.py,
                  progress.py
