@@ -151,21 +151,11 @@ def test_an_interrupted_grid_whose_best_weights_are_damaged_starts_over(tmp_path
 
     from hybrid_eval import models
     from hybrid_eval.harness.train.probe import train_probe
-    from tests.harness.train.test_lr_grid import BAD, GOOD, Killed, fake_validation
+    from tests.harness.train.test_lr_grid import BAD, GOOD, fake_validation, interrupt_grid
 
     cfg, tokenizer, examples = probe_inputs
     train_cfg = OmegaConf.merge(cfg.train, {"lr_grid": [GOOD, BAD]})
-    calls = []
-
-    def validate(model):  # killed while scoring the second run
-        calls.append(model)
-        if len(calls) == 2:
-            raise Killed
-        return {"one_fact_qa": {"score": 0.9, "chance": 0.25, "n": 100}}
-
-    with pytest.raises(Killed):
-        train_probe(models.build(cfg.model, tokenizer, seed=0)[0], tokenizer, examples, train_cfg, seed=0,
-                    device="cpu", ckpt=tmp_path / "checkpoint", validate=validate)
+    interrupt_grid(probe_inputs, train_cfg, tmp_path / "checkpoint")  # killed while scoring the second run
     weights = tmp_path / "checkpoint.lr_grid" / f"lr={GOOD!r}" / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:-100])
     trained = count_training(monkeypatch)

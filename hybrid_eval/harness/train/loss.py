@@ -22,17 +22,11 @@ def _chunk_loss(head: torch.nn.Module, hidden: torch.Tensor, gold: torch.Tensor)
     return F.cross_entropy(head(hidden).float(), gold, reduction="sum")
 
 
-def scored_token_loss(model, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor,
-                      chunk_rows: int = CHUNK_ROWS) -> torch.Tensor:
-    """Mean next-token cross-entropy over the positions whose next label is not -100 (a causal LM from
-    transformers: a backbone under ``model.base_model_prefix`` and ``get_output_embeddings()``)."""
-    total, count = scored_token_loss_sum(model, ids, mask, labels, chunk_rows)
-    return total / max(count, 1)
-
-
 def scored_token_loss_sum(model, ids: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor,
                           chunk_rows: int = CHUNK_ROWS) -> tuple[torch.Tensor, int]:
-    """The summed cross-entropy over the scored positions and their number (for means over several batches)."""
+    """The summed next-token cross-entropy over the positions whose next label is not -100, and their number (a step's
+    mean divides by the count over all its micro-batches). `model`: a causal LM from transformers, with a backbone
+    under ``model.base_model_prefix`` and ``get_output_embeddings()``."""
     backbone = getattr(model, model.base_model_prefix)
     hidden = backbone(input_ids=ids, attention_mask=mask, use_cache=False).last_hidden_state[:, :-1]
     gold = labels[:, 1:]

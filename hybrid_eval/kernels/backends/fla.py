@@ -25,6 +25,7 @@ from hybrid_eval.kernels.registry import SERVES, Backend, Verdict, needs_grad, p
 OPS = ("lightning", "gated_delta", "kda", "short_conv")  # the ops whose fla backward is known (fla_backward_ok)
 FLA_TORCH_BACKWARD = paired("fla", "torch")  # "fla+torch_backward": the name in `calls` of fla forward + torch backward
 GATED_DELTA_ROUTE: str | None = "kda"  # where #640 applies: fla's KDA kernels ("kda") or fla + torch backward (None)
+TORCH_ADVICE = ": needs Triton >= 3.7.1 or tilelang; use the torch backward"  # the refusal's advice without a route
 RECURRENT_MAX_T = 64  # fla's own layers switch to the fused recurrent kernel at or below 64 tokens
 
 
@@ -53,7 +54,7 @@ class FlaBackend(Backend):
         if ok:
             return Verdict(True, reason)
         if op == "gated_delta" and GATED_DELTA_ROUTE is not None:
-            return Verdict(True, f"{reason.split(': needs')[0]}: gradients through fla's chunk_kda "
+            return Verdict(True, f"{reason.removesuffix(TORCH_ADVICE)}: gradients through fla's chunk_kda "
                                  "(the gate broadcast over K)", route=GATED_DELTA_ROUTE)
         return Verdict(True, reason, backward="torch")
 
@@ -124,10 +125,8 @@ def fla_backward_ok(op: str = "gated_delta", device: torch.device | int | None =
         return True, f"{name} (sm_{major}{minor}) with Triton {triton_version} is not affected by fla issue #640"
     if importlib.util.find_spec("tilelang") is not None:
         return True, f"Triton {triton_version} on {name} is affected by fla issue #640, but tilelang is installed"
-    return False, (
-        f"fla refuses gated backward on {name} (sm_{major}{minor}) with Triton {triton_version} "
-        "(>= 3.4, < 3.7.1; fla issue #640): needs Triton >= 3.7.1 or tilelang; use the torch backward"
-    )
+    return False, (f"fla refuses gated backward on {name} (sm_{major}{minor}) with Triton {triton_version} "
+                   f"(>= 3.4, < 3.7.1; fla issue #640){TORCH_ADVICE}")
 
 
 def run_fla(chunk, recurrent, q, k, v, scale, initial_state, output_final_state, **inputs):

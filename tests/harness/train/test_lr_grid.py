@@ -194,14 +194,12 @@ def test_ties_go_to_lower_final_loss_then_lower_lr():
     assert lr_grid.select(runs) == 0
 
 
-def test_an_interrupted_grid_trains_only_the_rates_it_had_not_finished(tmp_path, probe_inputs, monkeypatch):
+def interrupt_grid(probe_inputs, train_cfg, ckpt) -> None:
+    """Run `train_cfg`'s grid into `ckpt` and kill it (an exception) while validation scores the second run."""
     cfg, tokenizer, examples = probe_inputs
-    train_cfg = OmegaConf.merge(cfg.train, {"lr_grid": [GOOD, BAD]})
-    ckpt = tmp_path / "checkpoint"
-
     calls = []
 
-    def validate(model):  # killed while scoring the second run
+    def validate(model):
         calls.append(model)
         if len(calls) == 2:
             raise Killed
@@ -210,6 +208,13 @@ def test_an_interrupted_grid_trains_only_the_rates_it_had_not_finished(tmp_path,
     with pytest.raises(Killed):
         train_probe(models.build(cfg.model, tokenizer, seed=0)[0], tokenizer, examples, train_cfg, seed=0,
                     device="cpu", ckpt=ckpt, validate=validate)
+
+
+def test_an_interrupted_grid_trains_only_the_rates_it_had_not_finished(tmp_path, probe_inputs, monkeypatch):
+    cfg, tokenizer, examples = probe_inputs
+    train_cfg = OmegaConf.merge(cfg.train, {"lr_grid": [GOOD, BAD]})
+    ckpt = tmp_path / "checkpoint"
+    interrupt_grid(probe_inputs, train_cfg, ckpt)
     work = tmp_path / "checkpoint.lr_grid"
     saved = json.loads((work / "runs.json").read_text())
     assert [r["lr"] for r in saved["runs"]] == [GOOD] and (work / f"lr={GOOD!r}" / "config.json").exists()
