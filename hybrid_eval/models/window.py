@@ -231,6 +231,11 @@ class _MaskConfig:
         return getattr(self._config, name)
 
 
+# the keyword transformers' mask builder takes the cache under: "cache" (>= 5.25) or "past_key_values" (5.17 ... 5.24)
+_MASK_PARAMETERS = inspect.signature(create_sliding_window_causal_mask).parameters
+MASK_CACHE_KW = "cache" if "cache" in _MASK_PARAMETERS else "past_key_values"
+
+
 def model_forward(original, materialize: bool = False):
     """Wrap a family's `XModel.forward`: when the config has S layers, build their mask and pass it down as
     `window_mask`. Embeddings, the default cache (`models.make_cache`, whose S layers are sliding-window layers) and
@@ -264,7 +269,7 @@ def model_forward(original, materialize: bool = False):
             else:
                 kwargs[WINDOW_MASK] = create_sliding_window_causal_mask(
                     config=_MaskConfig(self.config, window), inputs_embeds=inputs_embeds,
-                    attention_mask=attention_mask, cache=cache, position_ids=position_ids, layer_idx=first,
+                    attention_mask=attention_mask, **{MASK_CACHE_KW: cache}, position_ids=position_ids, layer_idx=first,
                     allow_is_causal_skip=not materialize)
         kwargs[cache_kw] = cache
         return original(self, input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
