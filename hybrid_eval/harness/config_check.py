@@ -67,6 +67,7 @@ SCHEMA = (
     Rule("train.n_examples", "int", 1),
     Rule("train.n_validation", "int", 0),
     Rule("train.precision", "choice", choices=("auto", "bf16", "fp32")),
+    Rule("kernels.autotune", "choice", choices=("fast", "full")),
     Rule("eval.n_test", "int", 1),
     Rule("eval.batch_size", "int", 1),
     Rule("eval.max_new_tokens", "int", 1),

@@ -22,6 +22,7 @@ BAD = [  # (override, the message's start, what it accepts)
     ("train.warmup_steps=-1", "train.warmup_steps=-1", "an integer >= 0"),
     ("train.precision=bogus", "train.precision='bogus'", "auto, bf16, fp32"),
     ("train.grad_clip=0", "train.grad_clip=0", "a number > 0"),
+    ("kernels.autotune=slow", "kernels.autotune='slow'", "fast, full"),
     ("train.log_every=0", "train.log_every=0", "an integer >= 1"),
     ("eval.n_test=0", "eval.n_test=0", "an integer >= 1"),
     ("eval.batch_size=0", "eval.batch_size=0", "an integer >= 1"),

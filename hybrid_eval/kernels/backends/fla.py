@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import torch
 
+from hybrid_eval.kernels.backends import fla_autotune
 from hybrid_eval.kernels.registry import SERVES, Backend, Verdict, needs_grad, paired
 
 OPS = ("lightning", "gated_delta", "kda", "short_conv")  # the ops whose fla backward is known (fla_backward_ok)
@@ -133,6 +134,7 @@ def run_fla(chunk, recurrent, q, k, v, scale, initial_state, output_final_state,
     """Call one of fla's op pairs on our layout: the fused recurrent kernel for short inputs without autograd
     (decoding; it has no backward), else the chunk kernel. `inputs` are the op's other tensors by fla's keyword
     (g, beta; g_gamma). Returns (o, final state in float32 or None)."""
+    fla_autotune.apply()  # kernels.autotune: trim fla's configuration lists (fast) or keep them (full)
     tensors = (q, k, v, initial_state, *inputs.values())
     run = recurrent if q.shape[1] <= RECURRENT_MAX_T and not needs_grad(tensors) else chunk
     o, state = run(q, k, v, scale=scale, initial_state=initial_state, output_final_state=output_final_state, **inputs)
