@@ -19,10 +19,12 @@ from omegaconf import DictConfig, OmegaConf
 from transformers import AutoTokenizer
 
 from hybrid_eval import kernels
+from hybrid_eval.kernels.backends import fla_autotune
 from hybrid_eval import models
 from hybrid_eval.harness.analysis import stats
 from hybrid_eval.harness import config_check, fingerprint, lock, store
 from hybrid_eval.harness.errors import ConfigError
+from hybrid_eval.harness.launch import gpu_share
 from hybrid_eval.harness.evaluate import lm_eval_run
 from hybrid_eval.harness.evaluate.endpoint_scoring import run_endpoint
 from hybrid_eval.harness.progress import progress
@@ -61,6 +63,7 @@ def set_kernel_backend(cfg: DictConfig, device: torch.device) -> str:
     if name == "fla" and not kernels.fla_available():
         raise ConfigError("kernels.backend=fla but flash-linear-attention is not installed: pip install 'hybrid-eval[gpu]'")
     kernels.set_backend(name)
+    fla_autotune.set_mode(str(OmegaConf.select(cfg, "kernels.autotune", default="fast")))
     return name
 
 
@@ -149,6 +152,7 @@ def _run(cfg: DictConfig, job_dir: Path) -> dict:
     t_start = time.time()
     torch.set_num_threads(choose_threads(cfg.get("threads")))  # null: the cores other processes leave free
     device = pick_device(str(cfg.device))
+    gpu_share.apply(device)  # a packed job's share of its GPU's memory (hydra.launcher.gpu_memory), if the launcher set one
     kernel_backend = set_kernel_backend(cfg, device)
     calls_before = dict(kernels.calls)
     pretrained = models.is_pretrained(cfg.model)

@@ -2,9 +2,10 @@
 
 A 30M-parameter probe leaves most of an H100 idle, so a sweep packs ``slots`` jobs on the machine at once (docs/
 sweeps.md): job i of a batch goes to GPU ``gpus[i % len(gpus)]`` (``CUDA_VISIBLE_DEVICES``), gets ``cores / slots``
-CPU threads unless ``threads`` is set, and every job shares one Triton cache (compiled kernels are built once). The
-suite's data are generated (or read from the cache) once in the launcher before the jobs start, not by every job at
-once. Each job runs Hydra's own ``run_job`` in a fresh process (spawned: CUDA cannot be forked), so its directory,
+CPU threads unless ``threads`` is set and a share of its GPU's memory (``gpu_memory``: by default 0.9 of the card
+split among the jobs on it, harness/launch/gpu_share.py), and every job shares one Triton cache (compiled kernels are
+built once). The suite's data are generated (or read from the cache) once in the launcher before the jobs start,
+not by every job at once. Each job runs Hydra's own ``run_job`` in a fresh process (spawned: CUDA cannot be forked), so its directory,
 ``.hydra/``, log file and callbacks are those of the basic launcher, and its console output goes to
 ``<job dir>/console.log``; the launcher prints one line per job start and end.
 
@@ -32,6 +33,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from hybrid_eval.harness import store
 from hybrid_eval.harness.errors import ConfigError
+from hybrid_eval.harness.launch import gpu_share
 
 log = logging.getLogger(__name__)
 CONSOLE = "console.log"  # a packed job's stdout and stderr, in its directory
@@ -43,6 +45,7 @@ class Slot:
 
     gpu: str | None
     threads: int
+    memory: float | None = None  # the share of its GPU's memory (harness/launch/gpu_share.py); None: no limit
 
 
 def check_settings(slots, gpus, threads) -> None:
@@ -65,11 +68,15 @@ def visible_gpus() -> list[str]:
     return [str(i) for i in range(torch.cuda.device_count())]
 
 
-def plan_slots(slots: int, gpus: Sequence | None, threads: int | None, cores: int) -> list[Slot]:
-    """One :class:`Slot` per job at once: GPUs round robin, CPU threads split evenly (at least one each)."""
+def plan_slots(slots: int, gpus: Sequence | None, threads: int | None, cores: int,
+               gpu_memory="auto") -> list[Slot]:
+    """One :class:`Slot` per job at once: GPUs round robin, CPU threads split evenly (at least one each), each GPU's
+    memory shared among the jobs on it (``gpu_memory``, see gpu_share.share)."""
     devices = [str(g) for g in gpus] if gpus is not None else visible_gpus()
     per_job = threads if threads is not None else max(1, cores // slots)
-    return [Slot(devices[i % len(devices)] if devices else None, per_job) for i in range(slots)]
+    placed = [devices[i % len(devices)] if devices else None for i in range(slots)]
+    return [Slot(gpu, per_job, None if gpu is None else gpu_share.share(gpu_memory, placed.count(gpu)))
+            for gpu in placed]
 
 
 def describe_failure(error: BaseException | None, exitcode: int | None) -> str:
@@ -113,10 +120,11 @@ class PackLauncher(Launcher):
     """Runs up to ``slots`` jobs at once, each in a spawned process with its GPU and threads (see the module doc)."""
 
     def __init__(self, slots: int = 4, gpus: Sequence | None = None, threads: int | None = None,
-                 triton_cache: str | None = None, prepare_data: bool = True) -> None:
+                 triton_cache: str | None = None, prepare_data: bool = True, gpu_memory="auto") -> None:
         super().__init__()
         check_settings(slots, gpus, threads)
-        self.slots, self.gpus, self.threads = slots, gpus, threads
+        gpu_share.check(gpu_memory)
+        self.slots, self.gpus, self.threads, self.gpu_memory = slots, gpus, threads, gpu_memory
         self.triton_cache, self.prepare_data = triton_cache, prepare_data
         self.config: DictConfig | None = None
         self.hydra_context: HydraContext | None = None
@@ -153,7 +161,7 @@ class PackLauncher(Launcher):
         Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
         from hybrid_eval.harness.threads import usable_cores
 
-        slots = plan_slots(self.slots, self.gpus, self.threads, usable_cores())
+        slots = plan_slots(self.slots, self.gpus, self.threads, usable_cores(), self.gpu_memory)
         jobs = [self._job_config(o, initial_job_idx + i) for i, o in enumerate(job_overrides)]
         where = ", ".join(sorted({f"GPU {s.gpu}" if s.gpu is not None else "CPU" for s in slots}))
         log.info("Packing %d jobs, %d at once (%s; %d threads each)", len(jobs), len(slots), where, slots[0].threads)
@@ -174,6 +182,8 @@ class PackLauncher(Launcher):
                 job_dir.mkdir(parents=True, exist_ok=True)
                 (job_dir / store.FAILURE).unlink(missing_ok=True)  # a rerun's job starts clean
                 env = {} if slots[slot].gpu is None else {"CUDA_VISIBLE_DEVICES": slots[slot].gpu}
+                if slots[slot].memory is not None:
+                    env[gpu_share.ENV] = f"{slots[slot].memory:.4f}"
                 if self.triton_cache:
                     env["TRITON_CACHE_DIR"] = str(Path(self.triton_cache).expanduser())
                 receive, send = context.Pipe(duplex=False)

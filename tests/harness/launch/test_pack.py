@@ -15,15 +15,39 @@ from tests.test_e2e import FAST
 
 
 def test_slots_spread_jobs_over_gpus_and_split_the_cores():
-    assert plan_slots(4, [0, 1], None, cores=16) == [Slot("0", 4), Slot("1", 4), Slot("0", 4), Slot("1", 4)]
+    assert plan_slots(4, [0, 1], None, cores=16) == [Slot("0", 4, 0.45), Slot("1", 4, 0.45)] * 2
     assert plan_slots(3, [], 2, cores=16) == [Slot(None, 2)] * 3
     assert plan_slots(8, [], None, cores=2) == [Slot(None, 1)] * 8  # at least one thread each
+
+
+def test_jobs_sharing_a_gpu_split_its_memory():
+    # 3 slots on 2 GPUs: GPU 0 holds two jobs (0.45 each), GPU 1 one job (no limit under auto)
+    assert [s.memory for s in plan_slots(3, [0, 1], None, cores=8)] == [0.45, None, 0.45]
+    assert [s.memory for s in plan_slots(8, [0], None, cores=16)] == [pytest.approx(0.1125)] * 8
+    assert [s.memory for s in plan_slots(2, [0], None, cores=8, gpu_memory=0.3)] == [0.3, 0.3]
+    assert [s.memory for s in plan_slots(2, [0], None, cores=8, gpu_memory=None)] == [None, None]
+
+
+def test_a_job_applies_its_share_only_on_cuda(monkeypatch):
+    import torch
+
+    from hybrid_eval.harness.launch import gpu_share
+
+    monkeypatch.setenv(gpu_share.ENV, "0.25")
+    assert gpu_share.apply(torch.device("cpu")) is None
+    calls = []
+    monkeypatch.setattr(torch.cuda, "set_per_process_memory_fraction", lambda f, d: calls.append((f, d)))
+    assert gpu_share.apply(torch.device("cuda", 0)) == 0.25 and calls == [(0.25, torch.device("cuda", 0))]
+    monkeypatch.delenv(gpu_share.ENV)
+    assert gpu_share.apply(torch.device("cuda", 0)) is None and len(calls) == 1
 
 
 @pytest.mark.parametrize("kwargs,message", [
     ({"slots": 0}, "hydra.launcher.slots=0; accepted: an integer >= 1"),
     ({"gpus": "0,1"}, "hydra.launcher.gpus='0,1'; accepted: null (every visible GPU) or a list"),
     ({"threads": -1}, "hydra.launcher.threads=-1; accepted: null (cores / slots) or an integer >= 1"),
+    ({"gpu_memory": 1.5}, "hydra.launcher.gpu_memory=1.5; accepted: auto (0.9 of the card split among its jobs)"),
+    ({"gpu_memory": "half"}, "hydra.launcher.gpu_memory='half'; accepted: auto"),
 ])
 def test_bad_settings_are_one_line(kwargs, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
