@@ -171,6 +171,7 @@ def test_a_wheel_holds_only_hybrid_eval_and_carries_the_configs(tmp_path):
     ("hybrid-eval-tasks", [], 0, "mqar               long_context  n_pairs=8"),  # the listing, knobs with defaults
     ("hybrid-eval-models", ["--help"], 0, "usage: hybrid-eval-models"),
     ("hybrid-eval-report", ["/no/such/sweep"], 2, "hybrid-eval-report: error: '/no/such/sweep' is not a directory"),
+    ("hybrid-eval-headline", ["/no/such/sweep"], 2, "hybrid-eval-headline: error: '/no/such/sweep' is not a directory"),
     ("hybrid-eval-export-lm-eval", [], 2, "hybrid-eval-export-lm-eval: error: usage: hybrid-eval-export-lm-eval OUT_DIR"),
     ("hybrid-eval", ["--help"], 0, "hybrid-eval"),
     ("hybrid-eval-serve", ["/no/such/ckpt"], 2, "hybrid-eval-serve: error: CHECKPOINT='/no/such/ckpt' is not a directory"),

@@ -31,6 +31,17 @@ def _scores_by_task(job) -> dict[str, dict[str, float]]:
     return out
 
 
+def paired_scores(base, job) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{task: (baseline scores, variant scores)} over the examples both jobs scored (same id and prompt hash), in the
+    variant's task order; tasks without a common example are left out."""
+    b_scores, out = _scores_by_task(base), {}
+    for t, v_map in _scores_by_task(job).items():
+        keys = sorted(set(v_map) & set(b_scores.get(t, {})))
+        if keys:
+            out[t] = (np.array([b_scores[t][k] for k in keys]), np.array([v_map[k] for k in keys]))
+    return out
+
+
 def _gap_of_job(job, base, baseline) -> dict:
     """The gaps.json entry of one job against its baseline job."""
     if base is None:
@@ -38,23 +49,17 @@ def _gap_of_job(job, base, baseline) -> dict:
     if base.get("did_not_train"):
         return {"baseline": base["name"], "baseline_job": base["dir"], "baseline_did_not_train": True,
                 "note": f"its baseline `{base['name']}` did not train; no gap"}
-    b_scores, v_scores = _scores_by_task(base), _scores_by_task(job)
     tasks, cat_pairs, cat_tasks = {}, {}, {}
     unlearned: dict[str, str] = {}  # task -> why the baseline did not learn it (its gap is withheld)
-    for t, v_map in v_scores.items():
-        b_map = b_scores.get(t, {})
-        keys = sorted(set(v_map) & set(b_map))
-        if not keys:
-            continue
+    for t, (bv, vv) in paired_scores(base, job).items():
         cat = job["tasks"][t]["category"]
         cat_tasks.setdefault(cat, []).append(t)
         why = unlearned_reason(base["tasks"][t]) if t in base["tasks"] else None
         if why:
             unlearned[t] = why
             continue
-        bv, vv = np.array([b_map[k] for k in keys]), np.array([v_map[k] for k in keys])
         gap, lo, hi = stats.paired_gap([bv], [vv])
-        tasks[t] = {"category": cat, "gap": gap, "ci95": [lo, hi], "n": len(keys),
+        tasks[t] = {"category": cat, "gap": gap, "ci95": [lo, hi], "n": len(bv),
                     "distinguishable": stats.distinguishable(lo, hi)}
         cat_pairs.setdefault(cat, ([], []))
         cat_pairs[cat][0].append(bv)
