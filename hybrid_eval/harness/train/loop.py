@@ -137,22 +137,26 @@ def micro_batches(encoded: list[tuple[list[int], list[bool]]], max_tokens: int |
     return parts + [part]
 
 
-def _forward_backward(model, micro: list[tuple], amp: bool, device) -> float:
+def scored_count(micro: list[tuple]) -> int:
+    """Scored tokens of a step's micro-batches (labels not -100 after the shift); read on the CPU tensors."""
+    return sum(int((labels[:, 1:] != -100).sum()) for _, _, labels in micro)
+
+
+def _forward_backward(model, micro: list[tuple], amp: bool, device, count: int | None = None) -> torch.Tensor:
     """One step's loss over its micro-batches, gradients accumulated in the model (zeroed first): each pass's summed
-    loss over the step's scored tokens, so the gradient is that of the whole batch's mean (train/loss.py). Returns the
-    loss, or a non-finite value, with no backward from that pass on, when a pass's loss is not finite."""
-    count = sum(int((labels[:, 1:] != -100).sum()) for _, _, labels in micro)
+    loss over the step's `count` scored tokens (scored_count), so the gradient is that of the whole batch's mean
+    (train/loss.py). Returns the loss as a tensor on the device, not read here: the caller reads it with the gradient
+    norm in one synchronisation per step. A non-finite value means some pass's loss was not finite; its gradients
+    are then not finite either, and the caller stops before the update."""
+    count = scored_count(micro) if count is None else count
     model.zero_grad(set_to_none=True)
-    value = 0.0
+    value = None
     for ids, mask, labels in micro:
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
             total, _ = scored_token_loss_sum(model, ids, mask, labels)  # logits at the scored positions only
         loss = total / max(count, 1)
-        part = loss.item()
-        if not math.isfinite(part):
-            return part
         loss.backward()
-        value += part
+        value = loss.detach() if value is None else value + loss.detach()
     return value
 
 
@@ -183,8 +187,10 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
     micro_tokens = check_micro_batch_tokens(cfg.get("micro_batch_tokens"))
 
     def tokenize(transcripts):  # on the CPU, in the prefetch thread, while the device runs the step before
-        return [make_batch(part, tokenizer.pad_token_id, "cpu")
-                for part in micro_batches(encode_chats(tokenizer, transcripts), micro_tokens)]
+        parts = [make_batch(part, tokenizer.pad_token_id, "cpu")
+                 for part in micro_batches(encode_chats(tokenizer, transcripts), micro_tokens)]
+        # the counts are read here, on the CPU tensors, so that the step does not wait for the device to read them
+        return parts, scored_count(parts), sum(int(mask.sum()) for _, mask, _ in parts)
 
     # Batches are tokenized as drawn, one step ahead: up front, a training set of max_steps x batch_size examples (each
     # drawn about once: the protocol that keeps memorisation out) would be tokenized before step 1 and held in memory.
@@ -213,15 +219,16 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
         if max_seconds and step and time.time() - t0 - val_seconds - first_step > max_seconds:
             stopped = step
             break
-        micro = [tuple(t.to(device) for t in part) for part in pending.result()]
+        parts, count, step_tokens = pending.result()
+        micro = [tuple(t.to(device) for t in part) for part in parts]
         if step + 1 < cfg.max_steps:
             pending = prefetch.submit(tokenize, draw())
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg.max_steps, cfg.lr, cfg.warmup_steps)
-        value, norm = _forward_backward(model, micro, amp, device), math.nan
-        if math.isfinite(value):
-            norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip))
-        if not math.isfinite(norm):  # diverged (loss or gradient): stop before the update, keeping the last finite
+        loss = _forward_backward(model, micro, amp, device, count)
+        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        value, norm = torch.stack([loss.float(), norm.float().to(loss.device)]).tolist()  # the step's one read
+        if not (math.isfinite(value) and math.isfinite(norm)):  # diverged: stop before the update, keeping the last finite
             diverged = step + 1  # weights (a step with a non-finite gradient would write NaN into every weight)
             what = f"loss is {value}" if not math.isfinite(value) else f"gradient norm is {norm}"
             logger.warning("%s: %s at step %d; training stops there (train.diverged_at_step)", name, what, diverged)
@@ -229,7 +236,7 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
         opt.step()
         if step == 0:
             first_step = time.time() - t0
-        tokens += sum(int(mask.sum()) for _, mask, _ in micro)
+        tokens += step_tokens
         window.append(value)
         if len(window) == cfg.log_every or step == cfg.max_steps - 1:
             first_loss = _log_point(curve, window, step + 1, first_loss, opt, tokens, time.time() - t0 - val_seconds,

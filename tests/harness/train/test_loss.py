@@ -82,7 +82,7 @@ def test_micro_batches_give_the_whole_batch_gradient():
     results = []
     for split in (None, 60):
         micro = [make_batch(part, 0, "cpu") for part in micro_batches(encoded, split)]
-        value = _forward_backward(model, micro, amp=False, device=torch.device("cpu"))
+        value = float(_forward_backward(model, micro, amp=False, device=torch.device("cpu")))
         results.append((value, {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}))
     (whole, whole_grads), (split_value, split_grads) = results
     assert split_value == pytest.approx(whole, rel=1e-5)
