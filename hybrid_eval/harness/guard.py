@@ -51,6 +51,11 @@ def check_before_jobs(config, out_key: str) -> None:
     Suite.from_config(config.suite)  # task names, knobs and plugins (loaded atomically)
     if out_key == "hydra.sweep.dir":
         check_baseline(config)
+        launcher = OmegaConf.select(config, "hydra.launcher")
+        if launcher is not None and str(launcher.get("_target_", "")).endswith(".PackLauncher"):
+            from hybrid_eval.harness.launch.pack import check_launcher
+
+            check_launcher(OmegaConf.to_container(launcher, resolve=True))
     config_check.writable_dir(out_key, OmegaConf.select(config, out_key))  # last: it creates the directory
 
 

@@ -32,8 +32,8 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from hybrid_eval.harness import store
-from hybrid_eval.harness.errors import ConfigError
-from hybrid_eval.harness.launch import gpu_share
+from hybrid_eval.harness.errors import ConfigError, user_errors
+from hybrid_eval.harness.launch import gpu_share, mps
 
 log = logging.getLogger(__name__)
 CONSOLE = "console.log"  # a packed job's stdout and stderr, in its directory
@@ -46,6 +46,16 @@ class Slot:
     gpu: str | None
     threads: int
     memory: float | None = None  # the share of its GPU's memory (harness/launch/gpu_share.py); None: no limit
+
+
+def check_launcher(settings) -> None:
+    """Every setting of a ``hydra.launcher`` config of this launcher (the sweep guard checks them before any job, so a
+    bad one is one line, not Hydra's instantiation error)."""
+    get = settings.get
+    check_settings(get("slots", 4), get("gpus"), get("threads"))
+    gpu_share.check(get("gpu_memory", "auto"))
+    if not isinstance(get("mps", False), bool):
+        raise ConfigError(f"hydra.launcher.mps={get('mps')!r}; accepted: true or false")
 
 
 def check_settings(slots, gpus, threads) -> None:
@@ -120,11 +130,11 @@ class PackLauncher(Launcher):
     """Runs up to ``slots`` jobs at once, each in a spawned process with its GPU and threads (see the module doc)."""
 
     def __init__(self, slots: int = 4, gpus: Sequence | None = None, threads: int | None = None,
-                 triton_cache: str | None = None, prepare_data: bool = True, gpu_memory="auto") -> None:
+                 triton_cache: str | None = None, prepare_data: bool = True, gpu_memory="auto",
+                 mps: bool = False) -> None:
         super().__init__()
-        check_settings(slots, gpus, threads)
-        gpu_share.check(gpu_memory)
-        self.slots, self.gpus, self.threads, self.gpu_memory = slots, gpus, threads, gpu_memory
+        check_launcher({"slots": slots, "gpus": gpus, "threads": threads, "gpu_memory": gpu_memory, "mps": mps})
+        self.slots, self.gpus, self.threads, self.gpu_memory, self.mps = slots, gpus, threads, gpu_memory, mps
         self.triton_cache, self.prepare_data = triton_cache, prepare_data
         self.config: DictConfig | None = None
         self.hydra_context: HydraContext | None = None
@@ -167,6 +177,24 @@ class PackLauncher(Launcher):
         log.info("Packing %d jobs, %d at once (%s; %d threads each)", len(jobs), len(slots), where, slots[0].threads)
         if self.prepare_data:
             self._fill_data_cache([c for c, _ in jobs])
+        with user_errors():  # cannot start MPS: one line, exit code 2, before any job
+            daemon = mps.start() if self.mps and any(s.gpu is not None for s in slots) else None
+        try:
+            return self._run(jobs, job_overrides, initial_job_idx, slots, daemon.env if daemon else {})
+        finally:
+            if daemon is not None:
+                daemon.stop()
+
+    def job_env(self, slot: Slot, shared: dict[str, str]) -> dict[str, str]:
+        """One job's environment: its GPU, its share of the GPU's memory, the Triton cache, the MPS pipes."""
+        env = {} if slot.gpu is None else {"CUDA_VISIBLE_DEVICES": slot.gpu}
+        if slot.memory is not None:
+            env[gpu_share.ENV] = f"{slot.memory:.4f}"
+        if self.triton_cache:
+            env["TRITON_CACHE_DIR"] = str(Path(self.triton_cache).expanduser())
+        return env | shared
+
+    def _run(self, jobs, job_overrides, initial_job_idx: int, slots: list[Slot], shared: dict) -> list[JobReturn]:
         context = multiprocessing.get_context("spawn")
         pending = list(enumerate(zip(job_overrides, jobs)))
         running: dict[int, tuple] = {}  # slot -> (job index, process, connection, job dir, config, start time)
@@ -181,11 +209,7 @@ class PackLauncher(Launcher):
                         config.threads = slots[slot].threads
                 job_dir.mkdir(parents=True, exist_ok=True)
                 (job_dir / store.FAILURE).unlink(missing_ok=True)  # a rerun's job starts clean
-                env = {} if slots[slot].gpu is None else {"CUDA_VISIBLE_DEVICES": slots[slot].gpu}
-                if slots[slot].memory is not None:
-                    env[gpu_share.ENV] = f"{slots[slot].memory:.4f}"
-                if self.triton_cache:
-                    env["TRITON_CACHE_DIR"] = str(Path(self.triton_cache).expanduser())
+                env = self.job_env(slots[slot], shared)
                 receive, send = context.Pipe(duplex=False)
                 process = context.Process(target=_job, args=(self.task_function, config, env,
                                                               str(job_dir / CONSOLE), send), daemon=False)

@@ -54,6 +54,21 @@ def test_bad_settings_are_one_line(kwargs, message):
         PackLauncher(**kwargs)
 
 
+@pytest.mark.parametrize("override,says", [
+    ("hydra.launcher.slots=0", "hydra.launcher.slots=0; accepted: an integer >= 1"),
+    ("hydra.launcher.gpu_memory=2", "hydra.launcher.gpu_memory=2; accepted: auto"),
+    ("hydra.launcher.mps=maybe", "hydra.launcher.mps='maybe'; accepted: true or false"),
+])
+def test_bad_settings_on_the_command_line_are_one_line_before_any_job(tmp_path, override, says):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "WANDB_MODE": "offline"}
+    out = subprocess.run([sys.executable, "-m", "hybrid_eval", "-m", "hydra/launcher=pack", override, "logger=none",
+                          *FAST, f"hydra.sweep.dir={tmp_path / 'sweep'}"], capture_output=True, text=True, cwd=tmp_path,
+                         env=env)
+    errors = [line for line in out.stderr.splitlines() if line.startswith("hybrid-eval: error:")]
+    assert out.returncode == 2 and len(errors) == 1 and errors[0].startswith(f"hybrid-eval: error: {says}")
+    assert "Traceback" not in out.stderr and not (tmp_path / "sweep").exists()  # before any job or directory
+
+
 def _kill_self():
     os.kill(os.getpid(), signal.SIGKILL)
 
@@ -99,3 +114,84 @@ def test_a_packed_sweep_runs_jobs_at_once_and_names_the_one_that_failed(tmp_path
     assert not (sweep / "1" / "failure.txt").exists()
     report = (sweep / "report.md").read_text()
     assert "directory `0` (started, no complete results.json: exit code 2: " in report
+
+
+FAKE_MPS = """#!/bin/sh
+# a stand-in for nvidia-cuda-mps-control: records each call (arguments, pipe directory, stdin) and answers like it
+{ echo "args=$*"; echo "pipe=$CUDA_MPS_PIPE_DIRECTORY"; [ "$1" = "-d" ] || echo "stdin=$(cat)"; } >> "$MPS_RECORD"
+[ -n "$MPS_FAIL" ] && { echo "$MPS_FAIL" >&2; exit 1; }
+exit 0
+"""
+
+
+def fake_mps(tmp_path, monkeypatch, fail: str = ""):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    exe = bin_dir / "nvidia-cuda-mps-control"
+    exe.write_text(FAKE_MPS)
+    exe.chmod(0o755)
+    record = tmp_path / "mps-calls.txt"
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("MPS_RECORD", str(record))
+    if fail:
+        monkeypatch.setenv("MPS_FAIL", fail)
+    return record
+
+
+def test_mps_starts_a_daemon_with_its_own_pipes_and_quits_it(tmp_path, monkeypatch):
+    from hybrid_eval.harness.launch import mps
+
+    record = fake_mps(tmp_path, monkeypatch)
+    daemon = mps.start()
+    pipe = daemon.env["CUDA_MPS_PIPE_DIRECTORY"]
+    assert os.path.isdir(pipe) and os.path.isdir(daemon.env["CUDA_MPS_LOG_DIRECTORY"]) and len(pipe) < 100
+    daemon.stop()
+    assert record.read_text().splitlines() == [f"args=-d", f"pipe={pipe}", "args=", f"pipe={pipe}", "stdin=quit"]
+    assert not os.path.exists(pipe)  # its directory is removed
+
+
+@pytest.mark.parametrize("fail", [None, "An instance of this daemon is already running"])
+def test_mps_that_cannot_start_is_one_line(tmp_path, monkeypatch, fail):
+    from hybrid_eval.harness.launch import mps
+
+    if fail is None:
+        monkeypatch.setenv("PATH", str(tmp_path))  # no control program
+        says = "hydra.launcher.mps=true needs nvidia-cuda-mps-control on PATH"
+    else:
+        fake_mps(tmp_path, monkeypatch, fail=fail)
+        says = f"nvidia-cuda-mps-control -d failed: {fail}; accepted: mps=false"
+    with pytest.raises(ConfigError, match=says) as e:
+        mps.start()
+    assert "\n" not in str(e.value)
+
+
+def test_a_job_s_environment_names_its_gpu_share_cache_and_the_mps_pipes():
+    launcher = PackLauncher(slots=2, gpus=[0], triton_cache="/tmp/tc", mps=True)
+    env = launcher.job_env(Slot("0", 4, 0.45), {"CUDA_MPS_PIPE_DIRECTORY": "/tmp/p"})
+    assert env == {"CUDA_VISIBLE_DEVICES": "0", "HYBRID_EVAL_GPU_MEMORY_FRACTION": "0.4500",
+                   "TRITON_CACHE_DIR": "/tmp/tc", "CUDA_MPS_PIPE_DIRECTORY": "/tmp/p"}
+    assert launcher.job_env(Slot(None, 1), {}) == {"TRITON_CACHE_DIR": "/tmp/tc"}
+    with pytest.raises(ConfigError, match="hydra.launcher.mps='yes'; accepted: true or false"):
+        PackLauncher(mps="yes")
+
+
+@pytest.mark.slow
+def test_a_packed_sweep_under_mps_starts_the_daemon_first_and_quits_it_last(tmp_path, monkeypatch):
+    """Through the command line, with a stand-in control program: the daemon starts before the job, the job gets its
+    pipe directory, the daemon is told to quit when the batch ends; without the program the sweep stops in one line."""
+    record = fake_mps(tmp_path, monkeypatch)
+    sweep = tmp_path / "sweep"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "WANDB_MODE": "offline"}
+    args = [sys.executable, "-m", "hybrid_eval", "hydra/launcher=pack", "hydra.launcher.slots=1", "hydra.launcher.mps=true",
+            "hydra.launcher.gpus=[0]", "device=cpu", "logger=none", *FAST, "model.pattern=F", f"hydra.sweep.dir={sweep}",
+            "hydra.sweep.subdir=${hydra.job.num}"]
+    out = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    calls = record.read_text().splitlines()
+    assert calls[0] == "args=-d" and calls[-1] == "stdin=quit" and len(calls) == 5
+    assert json.loads((sweep / "0" / "results.json").read_text())["complete"] is True
+    env["PATH"] = str(tmp_path / "nothing")
+    out = subprocess.run([sys.executable, *args[1:], f"hydra.sweep.dir={tmp_path / 'other'}"], capture_output=True,
+                         text=True, cwd=tmp_path, env=env)
+    assert out.returncode == 2 and "hydra.launcher.mps=true needs nvidia-cuda-mps-control on PATH" in out.stderr
+    assert "Traceback" not in out.stderr
