@@ -142,7 +142,7 @@ def scored_count(micro: list[tuple]) -> int:
     return sum(int((labels[:, 1:] != -100).sum()) for _, _, labels in micro)
 
 
-def _forward_backward(model, micro: list[tuple], amp: bool, device, count: int | None = None) -> torch.Tensor:
+def forward_backward(model, micro: list[tuple], amp: bool, device, count: int | None = None) -> torch.Tensor:
     """One step's loss over its micro-batches, gradients accumulated in the model (zeroed first): each pass's summed
     loss over the step's `count` scored tokens (scored_count), so the gradient is that of the whole batch's mean
     (train/loss.py). Returns the loss as a tensor on the device, not read here: the caller reads it with the gradient
@@ -225,7 +225,7 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
             pending = prefetch.submit(tokenize, draw())
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg.max_steps, cfg.lr, cfg.warmup_steps)
-        loss = _forward_backward(model, micro, amp, device, count)
+        loss = forward_backward(model, micro, amp, device, count)
         norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         value, norm = torch.stack([loss.float(), norm.float().to(loss.device)]).tolist()  # the step's one read
         if not (math.isfinite(value) and math.isfinite(norm)):  # diverged: stop before the update, keeping the last finite

@@ -68,7 +68,7 @@ def test_only_scored_rows_reach_the_output_head():
 def test_micro_batches_give_the_whole_batch_gradient():
     """A step in forward passes of at most 60 padded tokens (sorted by length) gives the loss and gradient of the
     whole batch in one pass: each pass's summed loss over the step's scored tokens, accumulated."""
-    from hybrid_eval.harness.train.loop import _forward_backward, make_batch, micro_batches
+    from hybrid_eval.harness.train.loop import forward_backward, make_batch, micro_batches
 
     gen = torch.Generator().manual_seed(3)
     encoded = []
@@ -82,7 +82,7 @@ def test_micro_batches_give_the_whole_batch_gradient():
     results = []
     for split in (None, 60):
         micro = [make_batch(part, 0, "cpu") for part in micro_batches(encoded, split)]
-        value = float(_forward_backward(model, micro, amp=False, device=torch.device("cpu")))
+        value = float(forward_backward(model, micro, amp=False, device=torch.device("cpu")))
         results.append((value, {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}))
     (whole, whole_grads), (split_value, split_grads) = results
     assert split_value == pytest.approx(whole, rel=1e-5)
