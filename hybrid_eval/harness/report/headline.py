@@ -59,8 +59,8 @@ def markdown(rows: list[dict], out_dir: Path | None = None) -> str:
             notes.append(text)
         return f"undecided ({notes.index(text) + 1})"
 
-    lines = ["| system | vs | seeds | steps | " + " | ".join(cats) + " | MiniMax check | report |",
-             "|---|---|---|---|" + "---|" * len(cats) + "---|---|"]
+    header = ["system", "vs", "seeds", "steps", *cats, "MiniMax check", "report"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
         cells = []
         for c in cats:
@@ -73,13 +73,13 @@ def markdown(rows: list[dict], out_dir: Path | None = None) -> str:
             else:
                 text = f"{_pts(e['gap'])} [{_pts(e['ci95'][0])}, {_pts(e['ci95'][1])}]"
                 cells.append(f"**{text}**" if e["distinguishable"] else text)
-        verdict = r["minimax"]["verdict"] if r["minimax"] else "–"
+        verdict = f"**{r['minimax']['verdict']}**" if r["minimax"] else "–"
         report = Path(r["sweep"]) / "report.md"
         link = os.path.relpath(report, out_dir) if out_dir is not None else str(report)
         steps = "–" if not r["steps"] else (f"{r['steps'][0]}" if len(r["steps"]) == 1 else f"{r['steps'][0]}-{r['steps'][-1]}")
         seeds = ", ".join(map(str, r["seeds"])) or "none"
-        lines.append(f"| `{r['system']}` | {r['baseline']} | {seeds} | {steps} | " + " | ".join(cells)
-                     + f" | **{verdict}** | [report]({link}) |")
+        row = [f"`{r['system']}`", r["baseline"], seeds, steps, *cells, verdict, f"[report]({link})"]
+        lines.append("| " + " | ".join(row) + " |")
     text = ["Gap = baseline − system in points (positive: the system is worse), a category's gap over the tasks the "
             "baseline learned in every seed; 95% interval over test examples and seeds (two-level bootstrap); bold: "
             "the interval excludes 0.", "", *lines]

@@ -63,6 +63,16 @@ def test_rows_pool_seeds_and_leave_undecided_what_the_baseline_did_not_learn_in_
     assert row["minimax"]["verdict"] == "holds" and row["minimax"]["per_seed"] == {0: "holds", 1: "holds"}
 
 
+def test_a_system_left_out_entirely_keeps_the_table_s_shape(tmp_path):
+    b, v = paired(N, 0.8, 0.1, seed=1)
+    write_job(tmp_path, "F", 0, {"fact_chain": task("fact_chain", "reasoning", b)})
+    write_job(tmp_path, "L", 0, {"fact_chain": task("fact_chain", "reasoning", v)}, did_not_train=True)
+    text = headline_report.markdown(headline_report.collect([tmp_path]))
+    assert "| system | vs | seeds | steps | MiniMax check | report |" in text  # no category column without a gap
+    assert "| `qwen3_next:L:tiny` | F | none | – | – | [report](" in text
+    assert "Left out: `qwen3_next:L:tiny`: seed 0: did not train" in text
+
+
 def test_the_command_writes_the_table_and_its_json_and_refuses_what_is_not_a_sweep(tmp_path, capsys):
     sweep = study(tmp_path / "qwen3_next")
     out = tmp_path / "study" / "headline.md"
@@ -70,6 +80,8 @@ def test_the_command_writes_the_table_and_its_json_and_refuses_what_is_not_a_swe
     text = out.read_text()
     assert "| `qwen3_next:L:tiny` | F | 0, 1 | 100 | +0.0 [" in text
     assert "**+20.0 [" in text and "undecided (1)" in text and "[report](../qwen3_next/report.md)" in text
+    assert "| system | vs | seeds | steps | short | reasoning | multi_turn | MiniMax check | report |" in text
+    assert "| **holds** | [report]" in text
     rows = json.loads(out.with_suffix(".json").read_text())
     assert rows[0]["categories"]["reasoning"]["gap"] == pytest.approx(0.2)
     (tmp_path / "empty").mkdir()
