@@ -4,10 +4,11 @@ A 30M-parameter probe leaves most of an H100 idle, so a sweep packs ``slots`` jo
 sweeps.md): job i of a batch goes to GPU ``gpus[i % len(gpus)]`` (``CUDA_VISIBLE_DEVICES``), gets ``cores / slots``
 CPU threads unless ``threads`` is set and a share of its GPU's memory (``gpu_memory``: by default 0.9 of the card
 split among the jobs on it, harness/launch/gpu_share.py), and every job shares one Triton cache (compiled kernels are
-built once). The suite's data are generated (or read from the cache) once in the launcher before the jobs start,
-not by every job at once. Each job runs Hydra's own ``run_job`` in a fresh process (spawned: CUDA cannot be forked), so its directory,
-``.hydra/``, log file and callbacks are those of the basic launcher, and its console output goes to
-``<job dir>/console.log``; the launcher prints one line per job start and end.
+built once; ``mps=true`` adds NVIDIA's Multi-Process Service, harness/launch/mps.py). The suite's data are generated
+(or read from the cache) once in the launcher before the jobs start, not by every job at once. Each job runs Hydra's
+own ``run_job`` in a fresh process (spawned: CUDA cannot be forked), so its directory, ``.hydra/``, log file and
+callbacks are those of the basic launcher, and its console output goes to ``<job dir>/console.log``; the launcher
+prints one line per job start and end.
 
 A job that dies is named with the reason in ``<job dir>/failure.txt``, which the report lists: a CUDA
 out-of-memory error ("GPU out of memory"), any other exception (its first line), or a process killed by a signal
