@@ -14,7 +14,7 @@ faster. ``full`` leaves fla's lists alone (what fla does by itself). Either way 
 (``TRITON_CACHE_DIR``, fla's ``FLA_CACHE_RESULTS``), so the cost is paid once per machine and shape.
 
 The trim is applied to every fla module loaded so far, each time :func:`apply` is called (the fla backend calls it
-before each kernel call; after the first it costs a dictionary-size comparison).
+before each kernel call; while no module was imported since, it costs one length comparison).
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import sys
 
 MODES = ("fast", "full")
 KEEP = 2
-_state = {"mode": "fast", "seen": 0}
+_state = {"mode": "fast", "seen": 0}  # seen: len(sys.modules) at the last walk
 _original: dict[int, list] = {}  # id(autotuner) -> fla's own configuration list (restored by mode "full")
 
 
@@ -75,10 +75,10 @@ def autotuners(obj):
 def apply() -> int:
     """Trim (``fast``) or restore (``full``) the configurations of every fla kernel loaded; returns how many changed.
     Cheap when no fla module was loaded since the last call."""
-    modules = [m for name, m in list(sys.modules.items()) if name.startswith("fla.") and m is not None]
-    if len(modules) == _state["seen"]:
+    if len(sys.modules) == _state["seen"]:  # nothing imported since the last call (the common case: one comparison)
         return 0
-    _state["seen"] = len(modules)
+    _state["seen"] = len(sys.modules)
+    modules = [m for name, m in list(sys.modules.items()) if name.startswith("fla.") and m is not None]
     changed = 0
     for module in modules:
         for value in list(vars(module).values()):
