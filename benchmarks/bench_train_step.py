@@ -7,7 +7,7 @@ tokens/s on an H100, about 2% of its bf16 throughput, reports/minimax-gap).
     python benchmarks/bench_train_step.py --cpu --out /tmp/ts                          # CPU smoke run: tiny, smoke suite
 
 Per pattern: the probe (models.build) with the suite's tokenizer, batches drawn and split into micro-batches as the
-training loop does (harness/train/loop.py: micro_batches, make_batch), the loop's own forward_backward, gradient
+training loop does (harness/train/loop.py: draw_transcripts, tokenize_step), the loop's own forward_backward, gradient
 clipping and AdamW step, in bf16 autocast on CUDA (fp32 on CPU). `--warmup` steps first (they compile Triton kernels),
 then `--steps` timed steps (wall time to a synchronised end of each step; median), then `--profile` steps under
 torch.profiler:
@@ -36,8 +36,7 @@ from hydra import compose, initialize_config_dir
 
 from hybrid_eval import config_dir, models
 from hybrid_eval.harness.run import suite_data, suite_tokenizer
-from hybrid_eval.harness.train.loop import forward_backward, make_batch, micro_batches, param_groups, scored_count
-from hybrid_eval.models.tokenizer import encode_chats
+from hybrid_eval.harness.train.loop import draw_transcripts, forward_backward, param_groups, tokenize_step
 from hybrid_eval.tasks.data import Suite
 
 SYNC_EVENTS = ("cudaStreamSynchronize", "cudaDeviceSynchronize", "cudaEventSynchronize")  # the host waits
@@ -53,14 +52,8 @@ def config(args) -> object:
 
 def batches(train: dict[str, list[dict]], tokenizer, n: int, batch_size: int, max_tokens: int | None, seed: int = 0):
     """n steps' micro-batches (CPU tensors), their scored-token counts and tokens, drawn as the training loop draws."""
-    rng, names, out = random.Random(seed), sorted(train), []
-    for _ in range(n):
-        picks = [train[names[rng.randrange(len(names))]] for _ in range(batch_size)]
-        chats = [p[rng.randrange(len(p))]["messages"] for p in picks]
-        parts = [make_batch(part, tokenizer.pad_token_id, "cpu")
-                 for part in micro_batches(encode_chats(tokenizer, chats), max_tokens)]
-        out.append((parts, scored_count(parts), sum(int(m.sum()) for _, m, _ in parts)))
-    return out
+    rng, names = random.Random(seed), sorted(train)
+    return [tokenize_step(tokenizer, draw_transcripts(rng, train, names, batch_size), max_tokens) for _ in range(n)]
 
 
 def measure(pattern: str, cfg, data, tokenizer, device, args) -> dict:
@@ -95,7 +88,7 @@ def measure(pattern: str, cfg, data, tokenizer, device, args) -> dict:
         times.append(time.perf_counter() - t)
         tokens += n_tokens
     step_ms = 1000 * statistics.median(times)
-    row = {"pattern": pattern, "params": info.get("params") if isinstance(info, dict) else None,
+    row = {"pattern": pattern, "params": info.get("params"),
            "micro_batches": round(statistics.mean(len(p) for p, _, _ in steps), 2), "step_ms": round(step_ms, 2),
            "steps_per_s": round(len(times) / sum(times), 2), "tokens_per_s": round(tokens / sum(times), 1),
            "kernels_per_step": None, "device_ms_per_step": None, "busy": None, "syncs_per_step": None}

@@ -13,11 +13,11 @@ A family whose model insists on a cache class of its own (MiniMax's `MiniMaxCach
 """
 from __future__ import annotations
 
-import inspect
 
 from transformers import DynamicCache
 
 from hybrid_eval.models import window
+from hybrid_eval.models.compat import cache_keyword
 
 
 class CountingCache(DynamicCache):
@@ -51,9 +51,8 @@ def make_cache(model_or_config):
 
 
 def cache_kwarg(model) -> str:
-    """The keyword `model`'s forward takes its cache under: "cache" (transformers >= 5.25 signatures) or
-    "past_key_values" (earlier ones)."""
-    return "cache" if "cache" in inspect.signature(model.model.forward).parameters else "past_key_values"
+    """The keyword `model`'s forward takes its cache under (models/compat.py)."""
+    return cache_keyword(model.model.forward)
 
 
 def cache_tensors_bytes(cache) -> int:

@@ -34,11 +34,12 @@ from __future__ import annotations
 
 import copy
 import functools
-import inspect
 
 import torch
 from transformers.cache_utils import DynamicSlidingWindowLayer, StaticLayer
 from transformers.masking_utils import create_sliding_window_causal_mask
+
+from hybrid_eval.models.compat import cache_keyword
 
 SLIDING = "sliding_attention"  # the name describe() and the tables give an S layer (transformers' own name)
 DEFAULT_WINDOW = 64  # tokens; probes' contexts are 100-1000 tokens, so 64 makes S a real restriction there
@@ -231,9 +232,7 @@ class _MaskConfig:
         return getattr(self._config, name)
 
 
-# the keyword transformers' mask builder takes the cache under: "cache" (>= 5.25) or "past_key_values" (5.17 ... 5.24)
-_MASK_PARAMETERS = inspect.signature(create_sliding_window_causal_mask).parameters
-MASK_CACHE_KW = "cache" if "cache" in _MASK_PARAMETERS else "past_key_values"
+MASK_CACHE_KW = cache_keyword(create_sliding_window_causal_mask)  # its cache keyword differs across transformers
 
 
 def model_forward(original, materialize: bool = False):
@@ -242,8 +241,7 @@ def model_forward(original, materialize: bool = False):
     default positions are made here exactly as transformers' forward makes them, because the mask depends on them.
     `materialize`: always a tensor mask (DeepSeek-V3.2's indexer reads the mask), never sdpa's is_causal shortcut."""
 
-    # the keyword the wrapped forward takes its cache under: "cache" (transformers >= 5.25) or "past_key_values"
-    cache_kw = "cache" if "cache" in inspect.signature(original).parameters else "past_key_values"
+    cache_kw = cache_keyword(original)  # the keyword the wrapped forward takes its cache under
 
     @functools.wraps(original)
     def forward(self, input_ids=None, attention_mask=None, position_ids=None, cache=None, inputs_embeds=None,

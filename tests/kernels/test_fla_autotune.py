@@ -41,8 +41,9 @@ def test_fast_without_block_sizes_picks_by_warps_and_stages():
 def test_short_lists_are_kept_whole_and_one_best_is_not_doubled():
     two = grid({}, [2, 4], [2])
     assert fla_autotune.choose(two) == two
-    one_setting = [Config({"BT": 16}, 4, 2), Config({"BT": 16}, 4, 2)]
-    assert fla_autotune.choose(one_setting, keep=2) == one_setting  # equal records: both kept, list not grown
+    # (4 warps, 1 stage) is the nearest to both targets: kept once, the list shrinks to one
+    three = [Config({}, 4, 1), Config({}, 8, 4), Config({}, 16, 4)]
+    assert fla_autotune.choose(three) == [three[0]]
 
 
 def test_unknown_mode_is_refused_in_one_line():

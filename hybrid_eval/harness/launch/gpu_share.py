@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 
+from hybrid_eval.harness.errors import ConfigError
+
 ENV = "HYBRID_EVAL_GPU_MEMORY_FRACTION"
 AUTO_TOTAL = 0.9  # of the card, split among the jobs packed on it; the rest is their CUDA contexts (~0.5 GB each)
 
@@ -28,8 +30,6 @@ def share(setting, jobs_on_gpu: int) -> float | None:
 
 
 def check(setting) -> None:
-    from hybrid_eval.harness.errors import ConfigError
-
     ok = setting is None or setting == "auto" or (
         isinstance(setting, (int, float)) and not isinstance(setting, bool) and 0 < setting <= 1)
     if not ok:

@@ -142,6 +142,21 @@ def scored_count(micro: list[tuple]) -> int:
     return sum(int((labels[:, 1:] != -100).sum()) for _, _, labels in micro)
 
 
+def draw_transcripts(rng: random.Random, train_examples: dict[str, list[dict]], names: list[str],
+                     batch_size: int) -> list[list[dict]]:
+    """The next batch's transcripts: a task, then one of its examples, uniformly, in `rng`'s seeded order."""
+    picks = [train_examples[names[rng.randrange(len(names))]] for _ in range(batch_size)]
+    return [p[rng.randrange(len(p))]["messages"] for p in picks]
+
+
+def tokenize_step(tokenizer, transcripts: list[list[dict]], max_tokens: int | None) -> tuple[list[tuple], int, int]:
+    """One step's micro-batches as CPU tensors, with its scored-token count and token count, read here on the CPU so
+    that the step does not wait for the device to read them."""
+    parts = [make_batch(part, tokenizer.pad_token_id, "cpu")
+             for part in micro_batches(encode_chats(tokenizer, transcripts), max_tokens)]
+    return parts, scored_count(parts), sum(int(mask.sum()) for _, mask, _ in parts)
+
+
 def forward_backward(model, micro: list[tuple], amp: bool, device, count: int | None = None) -> torch.Tensor:
     """One step's loss over its micro-batches, gradients accumulated in the model (zeroed first): each pass's summed
     loss over the step's `count` scored tokens (scored_count), so the gradient is that of the whole batch's mean
@@ -180,17 +195,13 @@ def train(model, tokenizer, train_examples: dict[str, list[dict]], cfg, *, seed:
     names = sorted(train_examples)
     rng = random.Random(seed)
 
-    def draw():  # the next batch's examples: a task, then one of its examples, uniformly, in the seeded order
-        picks = [train_examples[names[rng.randrange(len(names))]] for _ in range(cfg.batch_size)]
-        return [p[rng.randrange(len(p))]["messages"] for p in picks]
+    def draw():
+        return draw_transcripts(rng, train_examples, names, cfg.batch_size)
 
     micro_tokens = check_micro_batch_tokens(cfg.get("micro_batch_tokens"))
 
     def tokenize(transcripts):  # on the CPU, in the prefetch thread, while the device runs the step before
-        parts = [make_batch(part, tokenizer.pad_token_id, "cpu")
-                 for part in micro_batches(encode_chats(tokenizer, transcripts), micro_tokens)]
-        # the counts are read here, on the CPU tensors, so that the step does not wait for the device to read them
-        return parts, scored_count(parts), sum(int(mask.sum()) for _, mask, _ in parts)
+        return tokenize_step(tokenizer, transcripts, micro_tokens)
 
     # Batches are tokenized as drawn, one step ahead: up front, a training set of max_steps x batch_size examples (each
     # drawn about once: the protocol that keeps memorisation out) would be tokenized before step 1 and held in memory.

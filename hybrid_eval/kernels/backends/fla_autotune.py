@@ -35,10 +35,6 @@ def set_mode(mode: str) -> None:
     _state["seen"] = 0  # walk the loaded fla modules again under the new mode
 
 
-def mode() -> str:
-    return _state["mode"]
-
-
 def _score(config, warps: int, stages: int, block: int) -> float:
     """Distance of one triton.Config from a target setting (log2 steps; block sizes are the config's B* kwargs)."""
     blocks = [v for k, v in config.kwargs.items() if k.startswith("B") and isinstance(v, int) and v > 0]
