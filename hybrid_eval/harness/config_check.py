@@ -70,6 +70,7 @@ SCHEMA = (
     Rule("kernels.autotune", "choice", choices=("fast", "full")),
     Rule("eval.n_test", "int", 1),
     Rule("eval.batch_size", "int", 1),
+    Rule("eval.batch_tokens", "int", 1, null=True, note="no limit"),
     Rule("eval.max_new_tokens", "int", 1),
     Rule("eval.lm_eval_limit", "int", 1, null=True, note="every doc"),
     Rule("logger.mode", "choice", choices=("offline", "online", "disabled")),  # logger=wandb only (none has no mode)

@@ -70,3 +70,17 @@ def test_the_ladder_holds_every_minimax_gap_task_at_three_rungs_of_one_knob():
         assert len(differ) == 1, (name, differ)
         values = [kn[differ[0]] for kn in knobs]
         assert values == sorted(values), (name, values)
+
+
+def test_every_ladder_rung_has_room_for_the_study_s_examples():
+    """The GPU study draws 700 train and 40 test examples per rung (reports/minimax-gap/README.md); a rung whose example
+    space is smaller (parity over 4 bits has 16 strings) stopped the whole sweep before training on its first GPU run."""
+    from omegaconf import OmegaConf
+
+    from hybrid_eval.tasks import build, example_hash
+
+    ladder = OmegaConf.load(Path(SUITES[0]).parent / "minimax_gap_ladder.yaml")
+    for entry in ladder.tasks:
+        task = build(entry.name, **OmegaConf.to_container(entry.knobs))
+        test = frozenset(example_hash(e) for e in task.generate(40, 1234, "test"))
+        assert len(task.generate(700, 1234, "train", exclude=test)) == 700, entry.alias

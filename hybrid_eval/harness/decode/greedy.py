@@ -1,8 +1,9 @@
 """Batched greedy decoding with an inference cache, left padding, per-sequence stop tokens and a token budget.
 
-Prompts are sorted by length and decoded in batches; padding sits on the left and is masked (attention
-layers) or zeroed (transformers' linear layers zero padded positions), with position ids counted from each
-sequence's first real token.
+Prompts are sorted by length and decoded in batches of at most `batch_size` prompts and `batch_tokens` padded prompt
+tokens (batch x its longest prompt: long prompts go in smaller batches, so prefill memory stays bounded whatever the
+context length); padding sits on the left and is masked (attention layers) or zeroed (transformers' linear layers zero
+padded positions), with position ids counted from each sequence's first real token.
 
 `decode` picks the decoding path (harness/decode/static_decode.py): `plain` is the loop below (a dynamic cache, one eager
 forward per token); `static` decodes on preallocated cache buffers; `graph` also replays each decode step as a CUDA
@@ -18,7 +19,8 @@ from hybrid_eval.models import cache_kwarg, make_cache
 
 @torch.no_grad()
 def greedy(model, prompts: list[list[int]], *, max_new_tokens: int, stop_ids: set[int], pad_id: int,
-           batch_size: int = 32, progress=None, decode: str = "auto") -> list[list[int]]:
+           batch_size: int = 32, batch_tokens: int | None = None, progress=None,
+           decode: str = "auto") -> list[list[int]]:
     """Generated token ids for each prompt (stop token excluded), in the order of `prompts`."""
     device = next(model.parameters()).device
     engine = decoder_for(model, decode)  # None: the plain path
@@ -26,8 +28,7 @@ def greedy(model, prompts: list[list[int]], *, max_new_tokens: int, stop_ids: se
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     results: list[list[int]] = [[] for _ in prompts]
     stop = torch.tensor(sorted(stop_ids), device=device)
-    for start in range(0, len(order), batch_size):
-        idx = order[start:start + batch_size]
+    for idx in batches(order, [len(p) for p in prompts], batch_size, batch_tokens):
         width = max(len(prompts[i]) for i in idx)
         ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
         mask = torch.zeros((len(idx), width), dtype=torch.long)
@@ -59,6 +60,20 @@ def greedy(model, prompts: list[list[int]], *, max_new_tokens: int, stop_ids: se
             cache.seen_tokens += 1
         _collect(torch.stack(out, 1).tolist() if out else [[] for _ in idx], idx, stop_ids, results, progress)
     return results
+
+
+def batches(order: list[int], lengths: list[int], batch_size: int, batch_tokens: int | None) -> list[list[int]]:
+    """`order` (prompt indices by increasing length) cut into batches of at most `batch_size` prompts whose padded size
+    (rows x the longest prompt) stays within `batch_tokens` (None: no limit); a prompt longer than the budget goes
+    alone."""
+    out: list[list[int]] = []
+    for i in order:
+        if out and len(out[-1]) < batch_size and (
+                batch_tokens is None or (len(out[-1]) + 1) * max(lengths[i], lengths[out[-1][-1]]) <= batch_tokens):
+            out[-1].append(i)
+        else:
+            out.append([i])
+    return out
 
 
 def _collect(gen: list[list[int]], idx: list[int], stop_ids: set[int], results: list, progress) -> None:

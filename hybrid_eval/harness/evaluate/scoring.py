@@ -160,7 +160,8 @@ def evaluate(model, tokenizer, tasks: dict, test_examples: dict[str, list[dict]]
                     prompts.append(chat_ids(tokenizer, ex["messages"][: ex["scored_turns"][0]], add_generation_prompt=True))
                     where.append((name, e_i))
         outputs = greedy(model, prompts, max_new_tokens=n_new, stop_ids=stop, pad_id=tokenizer.pad_token_id,
-                         batch_size=cfg.batch_size, progress=progress, decode=cfg.get("decode", "auto"))
+                         batch_size=cfg.batch_size, batch_tokens=cfg.get("batch_tokens", None), progress=progress,
+                         decode=cfg.get("decode", "auto"))
         played |= {key: [{"outputs": [_text(tokenizer, ids)]}] for key, ids in zip(where, outputs)}
 
     # several scored turns: one conversation each (k of them when sampling), with cache reuse

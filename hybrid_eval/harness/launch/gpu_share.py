@@ -45,5 +45,6 @@ def apply(device) -> float | None:
     import torch
 
     fraction = float(text)
-    torch.cuda.set_per_process_memory_fraction(fraction, device)
+    index = device.index if device.index is not None else torch.cuda.current_device()  # torch refuses a bare "cuda"
+    torch.cuda.set_per_process_memory_fraction(fraction, index)
     return fraction

@@ -30,16 +30,22 @@ def test_jobs_sharing_a_gpu_split_its_memory():
 
 def test_a_job_applies_its_share_only_on_cuda(monkeypatch):
     import torch
+    from torch.cuda._utils import _get_device_index
 
     from hybrid_eval.harness.launch import gpu_share
 
     monkeypatch.setenv(gpu_share.ENV, "0.25")
     assert gpu_share.apply(torch.device("cpu")) is None
     calls = []
-    monkeypatch.setattr(torch.cuda, "set_per_process_memory_fraction", lambda f, d: calls.append((f, d)))
-    assert gpu_share.apply(torch.device("cuda", 0)) == 0.25 and calls == [(0.25, torch.device("cuda", 0))]
+    # torch's own check of the device argument: a bare "cuda" (what a job's device=auto resolves to) is refused by
+    # it with "Expected a torch.device with a specified index", which failed every packed job on the first GPU run
+    monkeypatch.setattr(torch.cuda, "set_per_process_memory_fraction",
+                        lambda f, d: calls.append((f, _get_device_index(d))))
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 1)
+    assert gpu_share.apply(torch.device("cuda", 0)) == 0.25 and calls == [(0.25, 0)]
+    assert gpu_share.apply(torch.device("cuda")) == 0.25 and calls[-1] == (0.25, 1)
     monkeypatch.delenv(gpu_share.ENV)
-    assert gpu_share.apply(torch.device("cuda", 0)) is None and len(calls) == 1
+    assert gpu_share.apply(torch.device("cuda", 0)) is None and len(calls) == 2
 
 
 @pytest.mark.parametrize("kwargs,message", [
