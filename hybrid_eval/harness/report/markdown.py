@@ -1,9 +1,10 @@
 """`report.md` for a sweep: scores beside chance, gaps to the baseline with intervals, their spread over
 seeds, the MiniMax check, accuracy against difficulty, the training budget and convergence, PNG figures.
 
-    hybrid-eval-report SWEEP_DIR [--baseline F] [--wandb]
+    hybrid-eval-report SWEEP_DIR [--baseline F] [--wandb] [--wandb-relog offline|online]
         # rebuilds gaps.json, report.md and plots/*.png from saved results; --wandb also logs a W&B
-        # "report" run (gap table and charts) into the sweep's group, with the sweep's logger settings
+        # "report" run (gap table and charts) into the sweep's group, with the sweep's logger settings;
+        # --wandb-relog logs every job and the report as W&B runs from the saved files (report/relog.py)
 """
 from __future__ import annotations
 
@@ -422,10 +423,17 @@ def write(sweep_dir, baseline: str = "F") -> Path:
 
 
 def main(argv=None) -> int:
+    from hybrid_eval.harness.report import relog
+
     ap = argparse.ArgumentParser(prog="hybrid-eval-report", description=__doc__.splitlines()[0])
     ap.add_argument("sweep_dir")
     ap.add_argument("--baseline", default=None, help="the pattern every variant is compared with (default: F)")
     ap.add_argument("--wandb", action="store_true", help="also log a W&B report run (the sweep's logger settings)")
+    ap.add_argument("--wandb-relog", choices=relog.MODES, default=None, metavar="MODE",
+                    help="log every job (config, loss curve, scores, results) and the report as W&B runs from the saved "
+                         "files, in this mode (offline | online), whatever the sweep's logger was (e.g. logger=none)")
+    ap.add_argument("--wandb-project", default="hybrid-eval", help="with --wandb-relog: the W&B project")
+    ap.add_argument("--wandb-entity", default=None, help="with --wandb-relog: the W&B entity (default: yours)")
     args = ap.parse_args(argv)
     if not Path(args.sweep_dir).is_dir():
         print(f"hybrid-eval-report: error: {args.sweep_dir!r} is not a directory; give a sweep directory", file=sys.stderr)
@@ -441,6 +449,11 @@ def main(argv=None) -> int:
 
         run_dir = tracking.log_report(args.sweep_dir, gaps, figs)
         print(f"W&B report run: {run_dir}" if run_dir else "W&B: logger is off for this sweep")
+    if args.wandb_relog:
+        runs = relog.relog(args.sweep_dir, gaps, figs, args.wandb_relog, args.wandb_project, args.wandb_entity)
+        print(f"W&B ({args.wandb_relog}): {len(runs) - 1} job runs and the report run" +
+              (f"; the report's: {runs[-1]} (upload an offline run: wandb sync FOLDER)"
+               if args.wandb_relog == "offline" else ""))
     return 0
 
 
