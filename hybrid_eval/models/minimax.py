@@ -8,7 +8,10 @@ depends on the layer index (docs/design.md §5); q, k, v come out of one SiLU pr
 
 Dense MLP: transformers always builds MiniMax's MoE block, so probes use one expert routed with top-1: the
 softmax over one expert is exactly 1, which makes the block a plain SwiGLU MLP (plus a hidden-size router
-vector that has no effect). MiniMax's forward refuses any cache that is not a `MiniMaxCache`, and that class
+vector that has no effect: its gradient is 0). `one_expert_forward` runs such a block as that MLP, two matrix
+products, instead of transformers' expert dispatch (a softmax router, a sort, gathers, a histogram, grouped matrix
+products, a scatter back: per layer, in the forward and the backward); blocks with more experts (a real MiniMax
+checkpoint) or router jitter keep transformers' forward. MiniMax's forward refuses any cache that is not a `MiniMaxCache`, and that class
 answers the sequence length from layer 0 even when layer 0 is linear (so it reports 0 during decoding for
 `LLLF`-style patterns); `MiniMaxProbeCache` asks the first full-attention layer instead. For CUDA-graph
 decoding (harness/decode/static_decode.py) `StaticMiniMaxCache` keeps the same cache in preallocated buffers: a
@@ -136,6 +139,22 @@ class StaticMiniMaxCache(MiniMaxProbeCache):
                 self.set_linear_cache(i, state)
 
 
+def one_expert(original):
+    """MiniMaxSparseMoeBlock.forward: a block of one expert with top-1 routing (every probe) as the plain SwiGLU MLP it
+    equals, the same outputs and expert gradients in two matrix products; `original` (transformers' forward) for
+    any other block."""
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        experts = self.experts
+        if experts.num_experts != 1 or self.top_k != 1 or (self.training and self.jitter_noise > 0):
+            return original(self, hidden_states)
+        gate, up = F.linear(hidden_states, experts.gate_up_proj[0]).chunk(2, dim=-1)
+        return F.linear(experts.act_fn(gate) * up, experts.down_proj[0]).to(hidden_states.dtype)
+
+    forward.original = original
+    return forward
+
+
 @register
 class MiniMax(Family):
     name = "minimax"
@@ -147,6 +166,7 @@ class MiniMax(Family):
     modeling = "transformers.models.minimax.modeling_minimax"
     binding = {
         "MiniMaxLightningAttention.forward": lightning_forward,
+        "MiniMaxSparseMoeBlock.forward": one_expert(modeling_minimax.MiniMaxSparseMoeBlock.forward),
         "MiniMaxModel.forward": swa.model_forward(modeling_minimax.MiniMaxModel.forward),
         # MiniMax passes `sliding_window=config.sliding_window` (None) itself: the mask alone windows its S layers
         "MiniMaxAttention.forward": swa.attention_forward(modeling_minimax.MiniMaxAttention.forward, pass_window=False),
@@ -157,7 +177,7 @@ class MiniMax(Family):
         "base": Preset(hidden=512, layers=8, heads=8, head_dim=64),
         "large": Preset(hidden=1024, layers=16, heads=16, head_dim=64),
     }
-    mlp_multiple = 8  # the one expert runs through torch's grouped_mm, which wants 16-byte row strides
+    mlp_multiple = 8  # transformers' grouped_mm expert path (a block outside one_expert) wants 16-byte row strides
 
     @staticmethod
     def kv_heads(preset: Preset) -> int:

@@ -125,7 +125,9 @@ def test_bound_gradients_equal_transformers_path(family, pattern, op, n_linear, 
     with transformers_default():
         ref_loss, theirs = grads()
     torch.testing.assert_close(loss, ref_loss, atol=ATOL, rtol=0)
-    assert ours.keys() == theirs.keys()
+    assert ours.keys() <= theirs.keys()
+    for name in theirs.keys() - ours.keys():  # MiniMax's router: no gradient here, exactly 0 there (one expert)
+        assert not theirs[name].any(), name
     scale = max(g.abs().max() for g in theirs.values())  # the largest gradient anywhere in the model
     for name in ours:
         torch.testing.assert_close(ours[name] / scale, theirs[name] / scale, atol=ATOL, rtol=0, msg=name)

@@ -67,12 +67,15 @@ def batches(order: list[int], lengths: list[int], batch_size: int, batch_tokens:
     (rows x the longest prompt) stays within `batch_tokens` (None: no limit); a prompt longer than the budget goes
     alone."""
     out: list[list[int]] = []
+    width = 0  # the current batch's longest prompt
     for i in order:
-        if out and len(out[-1]) < batch_size and (
-                batch_tokens is None or (len(out[-1]) + 1) * max(lengths[i], lengths[out[-1][-1]]) <= batch_tokens):
+        grown = max(width, lengths[i])
+        if out and len(out[-1]) < batch_size and (batch_tokens is None or (len(out[-1]) + 1) * grown <= batch_tokens):
             out[-1].append(i)
+            width = grown
         else:
             out.append([i])
+            width = lengths[i]
     return out
 
 

@@ -308,10 +308,17 @@ def test_capture_failure_names_the_model_line():
 
 def test_capture_routes_moe_through_batched_mm_with_the_same_logits(monkeypatch):
     """MiniMax's experts are captured through `batched_mm` (grouped_mm's histc copies from the host on CUDA):
-    inside graph_safe_experts that implementation runs, outside the model's own does, and the logits agree."""
+    inside graph_safe_experts that implementation runs, outside the model's own does, and the logits agree. Two
+    experts, as a real checkpoint has: a probe's one-expert block runs as a plain MLP (models/minimax.py one_expert)."""
+    from transformers import AutoModelForCausalLM
     from transformers.integrations import moe
 
-    model = tiny("minimax", "LLLLLLLF")
+    from hybrid_eval.models import get_family
+
+    config, _ = get_family("minimax").matched_config("LLLLLLLF", "tiny", 64, pad_token_id=0)
+    config.num_local_experts = 2
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(config).eval()
     calls = []
     original = moe.ALL_EXPERTS_FUNCTIONS["batched_mm"]
     monkeypatch.setitem(moe.ALL_EXPERTS_FUNCTIONS, "batched_mm", lambda *a, **k: calls.append(1) or original(*a, **k))
