@@ -38,13 +38,12 @@ def relog(sweep_dir, gaps: dict, figures: dict, mode: str, project: str = "hybri
     sweep_dir = Path(sweep_dir)
     settings = {"mode": mode, "project": project, "entity": entity}
     runs = []
-    for job in load_jobs(sweep_dir):
-        if job.get("baseline_of"):
+    for results in load_jobs(sweep_dir):  # results.json of each complete job (and its samples, unused here)
+        if results.get("baseline_of"):
             continue  # a pretrained job's named baseline: part of its job's record, not a run of its own
-        job_dir = sweep_dir / job["dir"]
+        job_dir = sweep_dir / results["dir"]
         if not (job_dir / store.RESULTS).is_file():
             job_dir = sweep_dir  # a single run's directory is itself the job
-        results = store.read_json(job_dir / store.RESULTS)
         model, seed = results.get("model", {}), int(results.get("seed", 0))
         name = f"{model.get('family')}:{model.get('pattern')}:{model.get('size')}"
         tracker = tracking.WandbTracker(
