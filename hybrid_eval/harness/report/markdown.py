@@ -429,12 +429,16 @@ def main(argv=None) -> int:
     ap.add_argument("sweep_dir")
     ap.add_argument("--baseline", default=None, help="the pattern every variant is compared with (default: F)")
     ap.add_argument("--wandb", action="store_true", help="also log a W&B report run (the sweep's logger settings)")
-    ap.add_argument("--wandb-relog", choices=relog.MODES, default=None, metavar="MODE",
+    ap.add_argument("--wandb-relog", default=None, metavar="MODE",
                     help="log every job (config, loss curve, scores, results) and the report as W&B runs from the saved "
                          "files, in this mode (offline | online), whatever the sweep's logger was (e.g. logger=none)")
     ap.add_argument("--wandb-project", default="hybrid-eval", help="with --wandb-relog: the W&B project")
     ap.add_argument("--wandb-entity", default=None, help="with --wandb-relog: the W&B entity (default: yours)")
     args = ap.parse_args(argv)
+    if args.wandb_relog is not None and args.wandb_relog not in relog.MODES:
+        print(f"hybrid-eval-report: error: --wandb-relog {args.wandb_relog!r}; accepted: {', '.join(relog.MODES)}",
+              file=sys.stderr)
+        return 2
     if not Path(args.sweep_dir).is_dir():
         print(f"hybrid-eval-report: error: {args.sweep_dir!r} is not a directory; give a sweep directory", file=sys.stderr)
         return 2
