@@ -74,9 +74,10 @@ def rows(gaps: dict, jobs: list[dict], baseline: str) -> list[dict]:
         row = {"system": _system(members[0]), "variant": variant, "baseline": baseline,
                "seeds": [j["seed"] for j, _ in pairs], "left_out": left_out,
                "steps": sorted({s for j, b in pairs for s in (_steps(j), _steps(b)) if s is not None}),
-               "categories": {}, "minimax": None, "difficulty": {}}
+               "categories": {}, "minimax": None, "difficulty": {}, "accuracy": {}}
         if pairs:
             row["categories"] = _categories(pairs)
+            row["accuracy"] = _accuracy(row["categories"], pairs)
             verdicts = {j["seed"]: gaps["variants"][j["name"]]["minimax"]["verdict"] for j, _ in pairs
                         if "minimax" in gaps["variants"].get(j["name"], {})}
             if verdicts:
@@ -110,6 +111,14 @@ def _categories(pairs: list[tuple[dict, dict]]) -> dict:
                        "n": int(sum(len(s[t][0]) for s in scored for t in learned)), "tasks": learned,
                        "left_out": {t: why[t] for t in tasks if t in why}}
     return result
+
+
+def _accuracy(categories: dict, pairs: list[tuple[dict, dict]]) -> dict:
+    """{task: {"baseline": score, "system": score}}, means over the seeds in ``pairs``, for every task a category's gap
+    was measured on (the tasks the baseline learned in every seed), in the categories' order."""
+    learned = [t for c in categories.values() if "gap" in c for t in c["tasks"]]
+    return {t: {"baseline": float(np.mean([base["tasks"][t]["score"] for _, base in pairs])),
+                "system": float(np.mean([job["tasks"][t]["score"] for job, _ in pairs]))} for t in learned}
 
 
 def _category_order(cat: str) -> tuple:

@@ -88,6 +88,7 @@ def markdown(rows: list[dict], out_dir: Path | None = None) -> str:
     left = [f"`{r['system']}`: " + "; ".join(r["left_out"]) for r in rows if r["left_out"]]
     if left:
         text += ["", "Left out: " + " · ".join(left)]
+    text += accuracy_tables(rows)
     ladders = [(r, t, d) for r in rows for t, d in r["difficulty"].items()]
     if ladders:
         text += ["", "Gap per difficulty rung (points, mean over seeds; – where the baseline did not learn the rung in "
@@ -96,6 +97,27 @@ def markdown(rows: list[dict], out_dir: Path | None = None) -> str:
             rungs = " / ".join(f"{v}: {'–' if g is None else _pts(g)}" for v, g in zip(d["values"], d["gap"]))
             text.append(f"- `{r['system']}` {t} ({d['knob']}) {rungs}")
     return "\n".join(text) + "\n"
+
+
+def accuracy_tables(rows: list[dict]) -> list[str]:
+    """Per sweep, the accuracy (percent, mean over seeds) of its baseline and of each system on every task a gap was
+    measured on: the numbers behind the gaps, and what the baseline learned."""
+    out = []
+    for sweep in dict.fromkeys(r["sweep"] for r in rows):
+        members = [r for r in rows if r["sweep"] == sweep and r.get("accuracy")]
+        tasks = list(dict.fromkeys(t for r in members for t in r["accuracy"]))
+        if not tasks:
+            continue
+        first = members[0]
+        header = ["task", f"`{first['baseline']}` (seeds {', '.join(map(str, first['seeds']))})",
+                  *[f"`{r['system']}`" for r in members]]
+        out += ["", f"Accuracy (%, mean over seeds) on the tasks the baseline learned, {sweep}:", "",
+                "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for t in tasks:
+            base = first["accuracy"].get(t, {}).get("baseline")
+            cells = [f"{100 * r['accuracy'][t]['system']:.1f}" if t in r["accuracy"] else "–" for r in members]
+            out.append("| " + " | ".join([t, "–" if base is None else f"{100 * base:.1f}", *cells]) + " |")
+    return out
 
 
 def main(argv=None) -> int:

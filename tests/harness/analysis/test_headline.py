@@ -84,6 +84,16 @@ def test_the_command_writes_the_table_and_its_json_and_refuses_what_is_not_a_swe
     assert "| **holds** | [report]" in text
     rows = json.loads(out.with_suffix(".json").read_text())
     assert rows[0]["categories"]["reasoning"]["gap"] == pytest.approx(0.2)
+    # the scores behind the gaps: every task the baseline learned in both seeds (not mrcr), means over the seeds
+    jobs = {(j["model"]["pattern"], j["seed"]): j for j in gaps.for_sweep(sweep)[1]}
+    mean = {(p, t): np.mean([jobs[(p, s)]["tasks"][t]["score"] for s in (0, 1)]) for p in "FL" for t in ("one_fact_qa", "fact_chain")}
+    assert list(rows[0]["accuracy"]) == ["one_fact_qa", "fact_chain"]
+    assert rows[0]["accuracy"]["fact_chain"] == {"baseline": pytest.approx(mean[("F", "fact_chain")]),
+                                                 "system": pytest.approx(mean[("L", "fact_chain")])}
+    assert mean[("F", "fact_chain")] - mean[("L", "fact_chain")] == pytest.approx(0.2)
+    assert "| task | `F` (seeds 0, 1) | `qwen3_next:L:tiny` |" in text
+    assert f"| fact_chain | {100 * mean[('F', 'fact_chain')]:.1f} | {100 * mean[('L', 'fact_chain')]:.1f} |" in text
+    assert "| mrcr |" not in text
     (tmp_path / "empty").mkdir()
     for bad, says in ((tmp_path / "nope", "is not a directory"), (tmp_path / "empty", "holds no finished job")):
         assert headline_report.main([str(bad)]) == 2
