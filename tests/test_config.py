@@ -1,6 +1,7 @@
 """Every config under conf/ composes; bad overrides end in one line, exit code 2, no traceback."""
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ def run_cli(*args, cwd):
                           env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
 
 
-@pytest.mark.parametrize("override,needle", [
+BAD_OVERRIDES = [
     ("model.family=gpt5", "model.family 'gpt5'"),
     ("model.pattern=FXL", "model.pattern='FXL'"),
     ("model.size=huge", "model.size='huge'"),
@@ -45,9 +46,24 @@ def run_cli(*args, cwd):
     ("device=tpu", "device='tpu'"),
     ("kernels.backend=triton", "kernels.backend='triton'"),
     ("kernels.backend=fla", "kernels.backend=fla needs a CUDA device"),
-])
-def test_bad_override_is_one_clear_line(override, needle, tmp_path):
-    out = run_cli("~experiment", "logger=none", override, f"hydra.run.dir={tmp_path}", cwd=tmp_path)
+]
+
+
+@pytest.fixture(scope="module")
+def bad_override_runs(tmp_path_factory):
+    """Every bad override's CLI run, three processes at a time (each spends its seconds importing torch)."""
+    def run(case):
+        i, (override, _) = case
+        d = tmp_path_factory.mktemp(f"bad{i}")
+        return override, run_cli("~experiment", "logger=none", override, f"hydra.run.dir={d}", cwd=d)
+
+    with ThreadPoolExecutor(3) as pool:
+        return dict(pool.map(run, enumerate(BAD_OVERRIDES)))
+
+
+@pytest.mark.parametrize("override,needle", BAD_OVERRIDES)
+def test_bad_override_is_one_clear_line(override, needle, bad_override_runs):
+    out = bad_override_runs[override]
     assert out.returncode == 2, out.stderr[-3000:]
     err = [line for line in out.stderr.splitlines() if line.strip()]
     assert len(err) == 1 and needle in err[0], out.stderr
