@@ -13,7 +13,6 @@ A family whose model insists on a cache class of its own (MiniMax's `MiniMaxCach
 """
 from __future__ import annotations
 
-
 from transformers import DynamicCache
 
 from hybrid_eval.models import window

@@ -4,7 +4,7 @@
 # Usage: FAMILY=qwen3_next PATTERNS=F,LLLF,L SEEDS=0,1 [TS=seconds] [EXTRA="..."] bash reports/minimax-gap/h100-2026-12-06b/study.sh
 # SWEEP=reports/minimax-gap/qwen3_next (a sweep in the carried working tree) grows that sweep in place (new seeds); the
 # default, a fresh /tmp/study/$FAMILY, is what the calls of 2026-12-06 ran.
-source reports/minimax-gap/h100-2026-12-06b/common.sh
+source reports/minimax-gap/h100-2026-12-06/common.sh
 if [ -z "$SWEEP" ]; then SWEEP=/tmp/study/$FAMILY; rm -rf $SWEEP; fi
 [ -f .gpu/triton.tar.xz ] && tar -C /tmp -xJf .gpu/triton.tar.xz;  # a carried Triton cache (call 5 of 2026-12-06), if any
  du -sh /tmp/triton | tee -a $OUT/gpu.txt

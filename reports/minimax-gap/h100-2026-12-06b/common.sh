@@ -1,8 +1,0 @@
-# sourced by study.sh: install the carried wheels (project included; --upgrade: a warm machine keeps /tmp/site), set the environment
-python3 -m pip install -q --upgrade --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl || exit 1
-export PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 WANDB_MODE=offline HYBRID_EVAL_CACHE=/tmp/cache TRITON_CACHE_DIR=/tmp/triton
-export PATH=/tmp/site/bin:$PATH
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee $OUT/gpu.txt
-python3 -c "import torch, transformers, triton, fla; print('torch', torch.__version__, 'transformers', transformers.__version__, 'triton', triton.__version__, 'fla', fla.__version__)" | tee -a $OUT/gpu.txt
-T0=$(date +%s)
-elapsed() { echo $(( $(date +%s) - T0 )); }
