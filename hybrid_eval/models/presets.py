@@ -48,6 +48,11 @@ def preset_of(model_cfg) -> SystemPreset | None:
     return SYSTEMS[str(name)]
 
 
+def name_of(family: str, pattern: str) -> str | None:
+    """The preset whose layout is `family` at `pattern` (a report names the system it is), None for other layouts."""
+    return next((name for name, p in SYSTEMS.items() if (p.family, p.pattern) == (str(family), str(pattern))), None)
+
+
 def apply(model_cfg):
     """`model_cfg` with its preset's family and pattern (an OmegaConf copy), or `model_cfg` itself without one."""
     preset = preset_of(model_cfg)

@@ -20,6 +20,7 @@ from hybrid_eval.harness.analysis.baselines import find_baseline, is_baseline
 from hybrid_eval.harness.analysis.gaps import paired_scores
 from hybrid_eval.harness.analysis.learned import unlearned_reason
 from hybrid_eval.harness.analysis.minimax import combine_verdicts
+from hybrid_eval.models import presets
 
 CATEGORIES = ("short", "long_context", "reasoning", "multi_turn")
 
@@ -49,6 +50,12 @@ def _system(job: dict) -> str:
     return f"{m['family']}:{m['pattern']}:{m['size']}"
 
 
+def _preset(job: dict) -> str | None:
+    """The named seed system the variant is (models/presets.py): the job's own preset, else the one of its layout."""
+    m = job["model"]
+    return m.get("preset") or presets.name_of(m["family"], m["pattern"])
+
+
 def _steps(job: dict) -> int | None:
     return (job.get("train") or {}).get("steps")
 
@@ -71,7 +78,7 @@ def rows(gaps: dict, jobs: list[dict], baseline: str) -> list[dict]:
                 left_out.append(f"seed {job['seed']}: {why}")
                 continue
             pairs.append((job, base))
-        row = {"system": _system(members[0]), "variant": variant, "baseline": baseline,
+        row = {"system": _system(members[0]), "preset": _preset(members[0]), "variant": variant, "baseline": baseline,
                "seeds": [j["seed"] for j, _ in pairs], "left_out": left_out,
                "steps": sorted({s for j, b in pairs for s in (_steps(j), _steps(b)) if s is not None}),
                "categories": {}, "minimax": None, "difficulty": {}, "accuracy": {}}

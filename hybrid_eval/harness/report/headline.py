@@ -3,7 +3,7 @@ family), in Markdown, with its JSON beside it (analysis/headline.py computes it)
 
     hybrid-eval-headline reports/minimax-gap/qwen3_next reports/minimax-gap/kimi_linear --out reports/minimax-gap/headline.md
 
-One row per system: the gap to the sweep's baseline per category, in points with a 95% interval over test examples
+One row per system (with the seed system's preset name where its layout is one, e.g. gdn_h1): the gap to the sweep's baseline per category, in points with a 95% interval over test examples
 and training seeds (bold: the interval excludes 0), `undecided` with a numbered reason where the baseline did not
 learn the category's tasks, the MiniMax verdict over seeds, and a link to the sweep's own report. Each sweep's
 baseline is the one its report used (its gaps.json), `F` if it has none, or `--baseline` for all.
@@ -78,7 +78,8 @@ def markdown(rows: list[dict], out_dir: Path | None = None) -> str:
         link = os.path.relpath(report, out_dir) if out_dir is not None else str(report)
         steps = "–" if not r["steps"] else (f"{r['steps'][0]}" if len(r["steps"]) == 1 else f"{r['steps'][0]}-{r['steps'][-1]}")
         seeds = ", ".join(map(str, r["seeds"])) or "none"
-        row = [f"`{r['system']}`", r["baseline"], seeds, steps, *cells, verdict, f"[report]({link})"]
+        name = f"`{r['system']}`" + (f" ({r['preset']})" if r.get("preset") else "")
+        row = [name, r["baseline"], seeds, steps, *cells, verdict, f"[report]({link})"]
         lines.append("| " + " | ".join(row) + " |")
     text = ["Gap = baseline − system in points (positive: the system is worse), a category's gap over the tasks the "
             "baseline learned in every seed; 95% interval over test examples and seeds (two-level bootstrap); bold: "

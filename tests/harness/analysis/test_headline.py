@@ -99,3 +99,13 @@ def test_the_command_writes_the_table_and_its_json_and_refuses_what_is_not_a_swe
         assert headline_report.main([str(bad)]) == 2
         err = capsys.readouterr().err.strip()
         assert err.startswith("hybrid-eval-headline: error: ") and says in err and "\n" not in err
+
+
+def test_a_system_whose_layout_is_a_preset_is_named_by_it(tmp_path):
+    sweep = study(tmp_path / "qwen3_next")
+    for seed in (0, 1):  # Gated DeltaNet-H1's layout beside the plain L
+        write_job(sweep, "LS", seed, {"one_fact_qa": task("one_fact_qa", "short", paired(N, 0.9, 0.1, seed=seed)[1])})
+    rows = headline.rows(*gaps.for_sweep(sweep), "F")
+    assert [(r["system"], r["preset"]) for r in rows] == [("qwen3_next:L:tiny", None), ("qwen3_next:LS:tiny", "gdn_h1")]
+    text = headline_report.markdown([r | {"sweep": str(sweep)} for r in rows])
+    assert "| `qwen3_next:LS:tiny` (gdn_h1) | F |" in text and "| `qwen3_next:L:tiny` | F |" in text
