@@ -7,6 +7,10 @@ from __future__ import annotations
 # and pattern, models/presets.py)
 NOT_VARIANT = ("seed", "model.pattern", "model.family", "model.size", "model.preset", "device", "threads", "cache_dir",
                "logger", "experiment",
+               # how a batch is split, not what is computed: the same gradient (train.micro_batch_tokens) and the
+               # same answers (greedy evaluation in batches of any size, tests/harness/evaluate), so a sweep grown
+               # with a smaller evaluation batch keeps pooling its seeds
+               "train.micro_batch_tokens", "eval.batch_size", "eval.batch_tokens",
                # model=endpoint: the served name is the job's pattern; where and how it is asked is not a variant
                "model.name", "model.base_url", "model.api_key_env", "model.concurrency", "model.timeout_s",
                "model.max_retries", "model.backoff_s", "model.cache", "model.cache_dir")

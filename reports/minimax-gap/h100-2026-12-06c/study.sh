@@ -23,7 +23,7 @@ fi
 [ $MPS = true ] || { echo quit | nvidia-cuda-mps-control 2>/dev/null; unset CUDA_MPS_PIPE_DIRECTORY CUDA_MPS_LOG_DIRECTORY; }
 echo "mps=$MPS at $(elapsed)s" | tee -a $OUT/gpu.txt
 TS=${TS:-$((560 - $(elapsed) - 215))}
-S="~experiment logger=none model.size=base suite=minimax_gap_ladder train.micro_batch_tokens=16384 train.lr=3e-4 train.warmup_steps=100 train.max_steps=800 train.max_seconds=$TS train.log_every=50 train.n_examples=700 train.n_validation=0 eval.n_test=40 eval.batch_size=16"
+S="~experiment logger=none model.size=base suite=minimax_gap_ladder train.micro_batch_tokens=16384 train.lr=3e-4 train.warmup_steps=100 train.max_steps=800 train.max_seconds=$TS train.log_every=50 train.n_examples=700 train.n_validation=0 eval.n_test=40"
 echo "common: $S $EXTRA" | tee $OUT/study.txt
 PIDS=(); NAMES=()
 IFS=';' read -ra LIST <<< "$SWEEPS"

@@ -11,3 +11,17 @@ def test_a_preset_sweep_pairs_each_hybrid_with_the_full_preset():
                                                  ("minimax_m2", "F")])]
     assert name_jobs(jobs) == ["minimax:LLLLLLLF:tiny", "minimax:SSSSSSSF:tiny", "minimax:F:tiny"]
     assert [find_baseline(j, jobs, "F")["dir"] for j in jobs] == ["j2", "j2", "j2"]
+
+
+def test_batch_splitting_knobs_do_not_make_a_variant_but_a_learning_rate_does():
+    """A sweep grown with seed 2 at another evaluation batch (or micro-batch) pools it with seeds 0-1; a swept
+    learning rate stays a context."""
+    def job(i, seed, *extra):
+        return {"dir": f"j{i}", "seed": seed, "overrides": ["model.pattern=F", f"seed={seed}", *extra],
+                "model": {"family": "qwen3_next", "pattern": "F", "size": "base"}}
+    jobs = [job(0, 0), job(1, 1), job(2, 2, "eval.batch_size=16", "eval.batch_tokens=8192",
+                                        "train.micro_batch_tokens=8192")]
+    assert name_jobs(jobs) == [f"qwen3_next:F:base:seed{s}" for s in (0, 1, 2)]
+    assert {j["variant"] for j in jobs} == {"qwen3_next:F:base"}
+    jobs.append(job(3, 0, "train.lr=1e-3"))
+    assert name_jobs(jobs)[3] == "qwen3_next:F:base[train.lr=1e-3]:seed0"
