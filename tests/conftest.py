@@ -1,7 +1,12 @@
-"""Shared fixtures: composing the real Hydra configs, a private data cache, tiny probe models."""
+"""Shared fixtures: composing the real Hydra configs, a private data cache, tiny probe models; the command line in
+subprocesses, started in the background."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -38,3 +43,32 @@ def tiny_qwen3_next(pattern: str, vocab_size: int = 64, seed: int = 0):
     config, _ = family.matched_config(pattern, "tiny", vocab_size, pad_token_id=0)
     torch.manual_seed(seed)
     return AutoModelForCausalLM.from_config(config).eval()
+
+
+def hybrid_eval(*args, cwd, env=None, **popen):
+    """`python -m hybrid_eval ARGS` (= `hybrid-eval`) in `cwd`, as a user runs it: the finished run with its stdout and
+    stderr as text; given Popen arguments (stdout=...), the running process."""
+    env = {**(env or os.environ), "PYTHONPATH": str(ROOT), "WANDB_MODE": "offline", "HYDRA_FULL_ERROR": ""}
+    cmd = [sys.executable, "-m", "hybrid_eval", *args]
+    if popen:
+        return subprocess.Popen(cmd, cwd=cwd, env=env, text=True, **popen)
+    return subprocess.run(cmd, cwd=cwd, env=env, text=True, capture_output=True)
+
+
+def selected(request, test) -> list[dict]:
+    """The cases of `test` (a test function of the requesting module) that this session runs, after -k and -m: each
+    one's parameters, {} for a test without parameters."""
+    return [item.callspec.params if hasattr(item, "callspec") else {} for item in request.session.items
+            if item.module is request.module and item.originalname == test.__name__]
+
+
+@contextmanager
+def background(workers: int):
+    """A pool of `workers` threads for command-line runs that start now and that tests wait for later (each process
+    spends seconds of CPU importing torch and transformers, so a few at a time keep both cores busy). What has not
+    started when the pool closes (a -x stop) is cancelled."""
+    pool = ThreadPoolExecutor(workers)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(cancel_futures=True)

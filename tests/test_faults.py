@@ -9,11 +9,11 @@ import signal
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, background, hybrid_eval, selected
 from tests.harness.test_config_check import BAD
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
@@ -21,14 +21,6 @@ TINY = ["~experiment", "logger=none", "threads=1", "device=cpu", "model.size=tin
         "suite.tasks=[{name: one_fact_qa, knobs: {n_facts: 1, n_colors: 4}}]", "train.batch_size=8",
         "train.n_examples=100", "train.n_validation=5", "eval.n_test=12", "eval.max_new_tokens=2"]
 BROKEN_PLUGIN = "import dataclasses\n\ndef oops(:\n"
-
-
-def hybrid_eval(*args, cwd, env=None, **popen):
-    env = {**(env or os.environ), "PYTHONPATH": str(ROOT), "WANDB_MODE": "offline", "HYDRA_FULL_ERROR": ""}
-    cmd = [sys.executable, "-m", "hybrid_eval", *args]
-    if popen:
-        return subprocess.Popen(cmd, cwd=cwd, env=env, text=True, **popen)
-    return subprocess.run(cmd, cwd=cwd, env=env, text=True, capture_output=True)
 
 
 def one_line_error(out) -> str:
@@ -40,30 +32,37 @@ def one_line_error(out) -> str:
     return errors[0]
 
 
-def cli_cases(tmp_path):
-    """(name, arguments, what the one line must contain) for every bad input of the fault campaign."""
-    blocked = tmp_path / "a-file"
-    blocked.write_text("")
-    plugin = tmp_path / "broken_plugin.py"
-    plugin.write_text(BROKEN_PLUGIN)
-    sweep = ["model.size=tiny", f"hydra.sweep.dir={tmp_path}/sweep-bad"]
-    cases = [(o, ["~experiment", o, f"hydra.run.dir={tmp_path}/run-{i}"], says) for i, (o, says, _) in enumerate(BAD)]
-    return cases + [
-        ("hydra.sweep.dir unwritable", [f"hydra.sweep.dir={blocked}/sweep"], "hydra.sweep.dir="),
-        ("hydra.run.dir unwritable", ["~experiment", f"hydra.run.dir={blocked}/run"], "hydra.run.dir="),
-        ("plugin syntax error (sweep)", [*sweep, f"suite.include=[{plugin}]"], f"{plugin}:3: SyntaxError"),
-        ("gaps.baseline=X (sweep)", [*sweep, "gaps.baseline=X"], "gaps.baseline='X' is not a pattern of this sweep"),
-    ]
+def bad_inputs(d: Path) -> dict[str, tuple[list[str], str]]:
+    """name -> (arguments, what the one line must contain) for every bad input of the fault campaign, run in `d`, which
+    holds a file where a directory must go (a-file) and a plugin with a syntax error (broken_plugin.py)."""
+    blocked, plugin = d / "a-file", d / "broken_plugin.py"
+    sweep = ["model.size=tiny", f"hydra.sweep.dir={d}/sweep-bad"]
+    return {
+        **{o: (["~experiment", o, f"hydra.run.dir={d}/run"], says) for o, says, _ in BAD},
+        "hydra.sweep.dir unwritable": ([f"hydra.sweep.dir={blocked}/sweep"], "hydra.sweep.dir="),
+        "hydra.run.dir unwritable": (["~experiment", f"hydra.run.dir={blocked}/run"], "hydra.run.dir="),
+        "plugin syntax error (sweep)": ([*sweep, f"suite.include=[{plugin}]"], f"{plugin}:3: SyntaxError"),
+        "gaps.baseline=X (sweep)": ([*sweep, "gaps.baseline=X"], "gaps.baseline='X' is not a pattern of this sweep"),
+    }
 
 
-def test_every_bad_input_is_one_line_exit_2_before_any_work(tmp_path):
-    cases = cli_cases(tmp_path)
-    with ThreadPoolExecutor(3) as pool:
-        outs = list(pool.map(lambda c: hybrid_eval(*c[1], cwd=tmp_path), cases))
-    for (name, _, says), out in zip(cases, outs):
-        assert says in one_line_error(out), name
-    assert not any(tmp_path.glob("**/results.json")) and not any(tmp_path.glob("**/checkpoint"))
-    assert not (tmp_path / "sweep-bad").exists()  # a sweep stopped before job 0
+BAD_INPUTS = list(bad_inputs(Path()))  # their names: one test each
+
+
+@pytest.fixture(scope="module", autouse=True)
+def bad_input_runs(request, tmp_path_factory):
+    """Every selected bad input's run, each in its own directory, started as this module starts: two at a time in the
+    background while the tests above run their one process at a time, so that both cores work (each run spends ~6 s
+    of CPU importing torch and transformers). The bad-input test, last in the module, waits for its own run."""
+    def run(name, d):
+        (d / "a-file").write_text("")
+        (d / "broken_plugin.py").write_text(BROKEN_PLUGIN)
+        return d, hybrid_eval(*bad_inputs(d)[name][0], cwd=d)
+
+    cases = [case["name"] for case in selected(request, test_each_bad_input_is_one_line_exit_2_before_any_work)]
+    dirs = {name: tmp_path_factory.mktemp("bad-input") for name in cases}
+    with background(2) as pool:
+        yield {name: pool.submit(run, name, dirs[name]) for name in cases}
 
 
 def test_report_refuses_a_baseline_not_in_the_sweep(tmp_path):
@@ -80,14 +79,15 @@ def test_report_refuses_a_baseline_not_in_the_sweep(tmp_path):
 
 def test_a_second_sweep_into_a_locked_directory_stops_naming_the_holder(tmp_path):
     sweep = tmp_path / "sweep"
-    first = hybrid_eval("model.size=tiny", "train.max_steps=400", "logger=none", "threads=1", f"hydra.sweep.dir={sweep}",
-                        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    args = ["model.size=tiny", "train.max_steps=400", "train.log_every=1", "logger=none", "threads=1",
+            f"hydra.sweep.dir={sweep}"]
+    first = hybrid_eval(*args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         for line in first.stdout:  # the first sweep is training: it holds the lock
             if "step" in line and "loss" in line:
                 break
-        second = hybrid_eval("model.size=tiny", "train.max_steps=400", "logger=none", "threads=1",
-                             f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+        first.send_signal(signal.SIGSTOP)  # and goes on holding it, paused, leaving the cores to the others
+        second = hybrid_eval(*args, cwd=tmp_path)
         line = one_line_error(second)
         assert f"is in use by pid {first.pid} on " in line and "accepted: wait for it to finish" in line
     finally:
@@ -148,3 +148,12 @@ def test_kill_9_resumes_to_identical_results(tmp_path, clean, phase, marker):
     again = hybrid_eval(*KILL_ARGS, f"hydra.run.dir={tmp_path}/killed", cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
     assert _results(tmp_path / "killed") == clean
+
+
+# last in the module: its runs started with the module (bad_input_runs), and are done or nearly by now
+@pytest.mark.parametrize("name", BAD_INPUTS)
+def test_each_bad_input_is_one_line_exit_2_before_any_work(bad_input_runs, name):
+    d, out = bad_input_runs[name].result()
+    assert bad_inputs(d)[name][1] in one_line_error(out), name
+    assert not any(d.glob("**/results.json")) and not any(d.glob("**/checkpoint"))
+    assert not (d / "sweep-bad").exists()  # a sweep stops before job 0

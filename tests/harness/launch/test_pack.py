@@ -3,15 +3,31 @@ import json
 import multiprocessing
 import os
 import signal
-import subprocess
-import sys
 
 import pytest
 
 from hybrid_eval.harness.errors import ConfigError
 from hybrid_eval.harness.launch.pack import PackLauncher, Slot, describe_failure, plan_slots
-from tests.conftest import ROOT, compose_config
+from tests.conftest import background, compose_config, hybrid_eval, selected
 from tests.test_e2e import FAST
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cli_runs(request, tmp_path_factory):
+    """The command-line runs of the selected tests, each in its own directory, started as this module starts: two at a
+    time in the background (the packed sweeps first, the longest) while the in-process tests run. Every process spends
+    ~6 s of CPU importing torch and transformers. Each command-line test waits for its own runs."""
+    runs = {}
+    if selected(request, test_a_packed_sweep_runs_jobs_at_once_and_names_the_one_that_failed):
+        runs["packed"] = packed_sweep_with_a_bad_job, tmp_path_factory.mktemp("packed")
+    if selected(request, test_a_packed_sweep_under_mps_starts_the_daemon_first_and_quits_it_last):
+        runs["mps"] = packed_sweep_under_mps, tmp_path_factory.mktemp("mps")
+        runs["no mps program"] = packed_sweep_without_mps_program, tmp_path_factory.mktemp("no-mps")
+    for case in selected(request, test_bad_settings_on_the_command_line_are_one_line_before_any_job):
+        override = case["override"]
+        runs[override] = packed_sweep_with_a_bad_setting, tmp_path_factory.mktemp("bad-setting"), override
+    with background(2) as pool:
+        yield {key: pool.submit(*run) for key, run in runs.items()}
 
 
 def test_slots_spread_jobs_over_gpus_and_split_the_cores():
@@ -65,22 +81,21 @@ def test_bad_settings_are_one_line(kwargs, message):
     ("hydra.launcher.gpu_memory=2", "hydra.launcher.gpu_memory=2; accepted: auto"),
     ("hydra.launcher.mps=maybe", "hydra.launcher.mps='maybe'; accepted: true or false"),
 ])
-def test_bad_settings_on_the_command_line_are_one_line_before_any_job(tmp_path, override, says):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "WANDB_MODE": "offline"}
-    out = subprocess.run([sys.executable, "-m", "hybrid_eval", "-m", "hydra/launcher=pack", override, "logger=none",
-                          *FAST, f"hydra.sweep.dir={tmp_path / 'sweep'}"], capture_output=True, text=True, cwd=tmp_path,
-                         env=env)
+def test_bad_settings_on_the_command_line_are_one_line_before_any_job(cli_runs, override, says):
+    d, out = cli_runs[override].result()
     errors = [line for line in out.stderr.splitlines() if line.startswith("hybrid-eval: error:")]
     assert out.returncode == 2 and len(errors) == 1 and errors[0].startswith(f"hybrid-eval: error: {says}")
-    assert "Traceback" not in out.stderr and not (tmp_path / "sweep").exists()  # before any job or directory
+    assert "Traceback" not in out.stderr and not (d / "sweep").exists()  # before any job or directory
 
 
-def _kill_self():
-    os.kill(os.getpid(), signal.SIGKILL)
+def packed_sweep_with_a_bad_setting(d, override):
+    return d, hybrid_eval("-m", "hydra/launcher=pack", override, "logger=none", *FAST, f"hydra.sweep.dir={d / 'sweep'}",
+                          cwd=d)
 
 
 def test_a_killed_process_is_named_as_likely_out_of_memory():
-    process = multiprocessing.get_context("spawn").Process(target=_kill_self)
+    # the process kills itself with a builtin, so that the spawned interpreter need not import this module (and torch)
+    process = multiprocessing.get_context("spawn").Process(target=signal.raise_signal, args=(signal.SIGKILL,))
     process.start()
     process.join()
     assert process.exitcode == -signal.SIGKILL
@@ -103,15 +118,18 @@ def test_the_preset_composes():
     assert launcher._target_ == "hydra_plugins.hybrid_eval_launcher.PackLauncher" and launcher.slots == 3
 
 
+def packed_sweep_with_a_bad_job(d):
+    sweep = d / "sweep"
+    return sweep, hybrid_eval("hydra/launcher=pack", "hydra.launcher.slots=2", "logger=none", *FAST, "model.pattern=F",
+                              f"hydra.sweep.dir={sweep}", "hydra.sweep.subdir=${hydra.job.num}",
+                              "train.max_seconds=-1,600", cwd=d)
+
+
 @pytest.mark.slow
-def test_a_packed_sweep_runs_jobs_at_once_and_names_the_one_that_failed(tmp_path):
+def test_a_packed_sweep_runs_jobs_at_once_and_names_the_one_that_failed(cli_runs):
     """Two jobs at once: one trains and is reported, the other stops on a bad knob; its reason is in failure.txt and
-    in the report, the sweep exits non-zero, and a rerun with the job fixed resumes the finished one."""
-    sweep = tmp_path / "sweep"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "WANDB_MODE": "offline"}
-    args = [sys.executable, "-m", "hybrid_eval", "hydra/launcher=pack", "hydra.launcher.slots=2", "logger=none",
-            *FAST, "model.pattern=F", f"hydra.sweep.dir={sweep}", "hydra.sweep.subdir=${hydra.job.num}"]
-    out = subprocess.run([*args, "train.max_seconds=-1,600"], capture_output=True, text=True, cwd=tmp_path, env=env)
+    in the report, and the sweep exits non-zero (resuming finished jobs: tests/test_faults.py)."""
+    sweep, out = cli_runs["packed"].result()
     assert out.returncode != 0
     assert "Packing 2 jobs, 2 at once (CPU; 1 threads each)" in out.stderr + out.stdout
     reason = (sweep / "0" / "failure.txt").read_text().strip()
@@ -130,17 +148,22 @@ exit 0
 """
 
 
-def fake_mps(tmp_path, monkeypatch, fail: str = ""):
-    bin_dir = tmp_path / "bin"
+def fake_mps_env(d, fail: str = "") -> tuple:
+    """The stand-in in d/bin: (its record of calls, the environment variables that put it first on PATH)."""
+    bin_dir = d / "bin"
     bin_dir.mkdir()
     exe = bin_dir / "nvidia-cuda-mps-control"
     exe.write_text(FAKE_MPS)
     exe.chmod(0o755)
-    record = tmp_path / "mps-calls.txt"
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("MPS_RECORD", str(record))
-    if fail:
-        monkeypatch.setenv("MPS_FAIL", fail)
+    record = d / "mps-calls.txt"
+    env = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "MPS_RECORD": str(record)}
+    return record, {**env, "MPS_FAIL": fail} if fail else env
+
+
+def fake_mps(tmp_path, monkeypatch, fail: str = ""):
+    record, env = fake_mps_env(tmp_path, fail)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     return record
 
 
@@ -181,23 +204,30 @@ def test_a_job_s_environment_names_its_gpu_share_cache_and_the_mps_pipes():
         PackLauncher(mps="yes")
 
 
+MPS_SWEEP = ["hydra/launcher=pack", "hydra.launcher.slots=1", "hydra.launcher.mps=true", "hydra.launcher.gpus=[0]",
+             "device=cpu", "logger=none", *FAST, "model.pattern=F", "hydra.sweep.subdir=${hydra.job.num}"]
+
+
+def packed_sweep_under_mps(d):
+    record, env = fake_mps_env(d)
+    sweep = d / "sweep"
+    return record, sweep, hybrid_eval(*MPS_SWEEP, f"hydra.sweep.dir={sweep}", cwd=d, env={**os.environ, **env})
+
+
+def packed_sweep_without_mps_program(d):
+    env = {**os.environ, "PATH": str(d / "nothing")}
+    return hybrid_eval(*MPS_SWEEP, f"hydra.sweep.dir={d / 'other'}", cwd=d, env=env)
+
+
 @pytest.mark.slow
-def test_a_packed_sweep_under_mps_starts_the_daemon_first_and_quits_it_last(tmp_path, monkeypatch):
+def test_a_packed_sweep_under_mps_starts_the_daemon_first_and_quits_it_last(cli_runs):
     """Through the command line, with a stand-in control program: the daemon starts before the job, the job gets its
     pipe directory, the daemon is told to quit when the batch ends; without the program the sweep stops in one line."""
-    record = fake_mps(tmp_path, monkeypatch)
-    sweep = tmp_path / "sweep"
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "WANDB_MODE": "offline"}
-    args = [sys.executable, "-m", "hybrid_eval", "hydra/launcher=pack", "hydra.launcher.slots=1", "hydra.launcher.mps=true",
-            "hydra.launcher.gpus=[0]", "device=cpu", "logger=none", *FAST, "model.pattern=F", f"hydra.sweep.dir={sweep}",
-            "hydra.sweep.subdir=${hydra.job.num}"]
-    out = subprocess.run(args, capture_output=True, text=True, cwd=tmp_path, env=env)
+    record, sweep, out = cli_runs["mps"].result()
     assert out.returncode == 0, out.stderr[-2000:]
     calls = record.read_text().splitlines()
     assert calls[0] == "args=-d" and calls[-1] == "stdin=quit" and len(calls) == 5
     assert json.loads((sweep / "0" / "results.json").read_text())["complete"] is True
-    env["PATH"] = str(tmp_path / "nothing")
-    out = subprocess.run([sys.executable, *args[1:], f"hydra.sweep.dir={tmp_path / 'other'}"], capture_output=True,
-                         text=True, cwd=tmp_path, env=env)
+    out = cli_runs["no mps program"].result()
     assert out.returncode == 2 and "hydra.launcher.mps=true needs nvidia-cuda-mps-control on PATH" in out.stderr
     assert "Traceback" not in out.stderr
