@@ -235,6 +235,24 @@ class _MaskConfig:
 MASK_CACHE_KW = cache_keyword(create_sliding_window_causal_mask)  # its cache keyword differs across transformers
 
 
+def unmask_empty_rows(mask):
+    """`mask` with every query row that sees no key opened to all keys (a 4-D boolean or additive mask; anything
+    else unchanged). Training batches are right-padded: a padding query further than the window from its row's last
+    real token sees only padding, which the padding mask hides, so its row is empty (under full attention a padding
+    query still sees the real tokens before it). torch 2.11's cuDNN attention, sdpa's default on H100/H200, returns NaN
+    query gradients when a row's logsumexp is -inf and the padded width is 64 modulo 128 (pytorch/pytorch issue
+    196678): the study's first SSSSSSSF runs on an H100 stopped with NaN at steps 10, 87 and 198, and anomaly mode
+    named ScaledDotProductCudnnAttentionBackward0 (reports/minimax-gap/h100-2026-12-06c). An empty row's output is a
+    padding position's: nothing is scored there and no real query reads it (the padding mask hides it as a key), so
+    opening it changes no real token's value or gradient, as transformers' `_unmask_unattended` did for older torch."""
+    if not isinstance(mask, torch.Tensor) or mask.dim() != 4:
+        return mask
+    if mask.dtype == torch.bool:
+        return mask | ~mask.any(dim=-1, keepdim=True)
+    empty = (mask <= torch.finfo(mask.dtype).min).all(dim=-1, keepdim=True)
+    return mask.masked_fill(empty, 0.0)
+
+
 def model_forward(original, materialize: bool = False):
     """Wrap a family's `XModel.forward`: when the config has S layers, build their mask and pass it down as
     `window_mask`. Embeddings, the default cache (`models.make_cache`, whose S layers are sliding-window layers) and
@@ -262,13 +280,13 @@ def model_forward(original, materialize: bool = False):
             first = window_layers(self.config)[0]
             layer = cache.layers[first] if cache is not None and len(getattr(cache, "layers", [])) > first else None
             if isinstance(layer, RingWindowLayer):  # static caches: slots in ring order
-                kwargs[WINDOW_MASK] = ring_mask(layer, self.config, *inputs_embeds.shape[:2], attention_mask,
-                                                inputs_embeds.dtype)
+                mask = ring_mask(layer, self.config, *inputs_embeds.shape[:2], attention_mask, inputs_embeds.dtype)
             else:
-                kwargs[WINDOW_MASK] = create_sliding_window_causal_mask(
+                mask = create_sliding_window_causal_mask(
                     config=_MaskConfig(self.config, window), inputs_embeds=inputs_embeds,
                     attention_mask=attention_mask, **{MASK_CACHE_KW: cache}, position_ids=position_ids, layer_idx=first,
                     allow_is_causal_skip=not materialize)
+            kwargs[WINDOW_MASK] = unmask_empty_rows(mask)
         kwargs[cache_kw] = cache
         return original(self, input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
                         inputs_embeds=inputs_embeds, use_cache=use_cache, **kwargs)

@@ -159,3 +159,43 @@ def test_multi_turn_cache_reuse_past_the_window_equals_reprefilling(family, patt
             assert out == greedy(model, [ids], max_new_tokens=6, stop_ids={2}, pad_id=0, decode="plain")[0]
             ids = ids + out + [2] + torch.randint(3, 64, (7,), generator=rng).tolist()
         assert conv.reprefills == 0 and len(ids) > 4 * W
+
+
+def test_empty_rows_are_opened_and_nothing_else_changes():
+    """A query row that sees no key becomes all keys (boolean and additive masks); every other row is untouched."""
+    from hybrid_eval.models.window import unmask_empty_rows
+
+    mask = torch.tensor([[True, False, False], [False, False, False], [True, True, False]])[None, None].repeat(2, 1, 1, 1)
+    out = unmask_empty_rows(mask)
+    assert out[:, :, 1].all() and torch.equal(out[:, :, [0, 2]], mask[:, :, [0, 2]])
+    additive = torch.zeros(mask.shape).masked_fill(~mask, torch.finfo(torch.float32).min)
+    opened = unmask_empty_rows(additive)
+    assert (opened[:, :, 1] == 0).all() and torch.equal(opened[:, :, [0, 2]], additive[:, :, [0, 2]])
+    assert unmask_empty_rows(None) is None
+
+
+@pytest.mark.parametrize("family,pattern", [("minimax", "SSSSSSSF"), ("qwen3_next", "LS"), ("kimi_linear", "LLLS"),
+                                            ("deepseek_v32", "SF")])
+def test_a_right_padded_training_batch_past_the_window_equals_its_rows_alone(family, pattern):
+    """Training batches are right-padded: a short row's padding queries past the window see no real key, so their mask
+    row is empty (on CUDA, cuDNN attention's backward then returned NaN: reports/minimax-gap/h100-2026-12-06c). With
+    those rows opened, the scored loss and every gradient equal the rows' own, unpadded, to float32 round-off."""
+    from hybrid_eval.harness.train.loop import make_batch
+    from hybrid_eval.harness.train.loss import scored_token_loss_sum
+
+    model = tiny(family, pattern, window=W).train()
+    g = torch.Generator().manual_seed(1)
+    rows = [(torch.randint(3, 64, (n,), generator=g).tolist(), [i >= n // 2 for i in range(n)]) for n in (40, 9)]
+
+    def loss_and_grads(encoded):
+        model.zero_grad()
+        total, _ = scored_token_loss_sum(model, *make_batch(encoded, 0, "cpu"))
+        total.backward()
+        return total.detach(), {k: p.grad.clone() for k, p in model.named_parameters() if p.grad is not None}
+
+    batch_loss, batch_grads = loss_and_grads(rows)  # row 2: 31 padding tokens, 6 windows of 5 past its end
+    alone = [loss_and_grads([r]) for r in rows]
+    assert torch.allclose(batch_loss, alone[0][0] + alone[1][0], rtol=1e-5, atol=1e-5)
+    for k, grad in batch_grads.items():
+        assert torch.isfinite(grad).all(), k
+        assert torch.allclose(grad, alone[0][1][k] + alone[1][1][k], rtol=1e-4, atol=1e-5), k
