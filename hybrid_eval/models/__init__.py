@@ -60,6 +60,7 @@ def validate(model_cfg) -> None:
     if str(model_cfg.get("init", "recipe")) not in INITS:
         raise ModelConfigError(f"model.init={model_cfg.get('init')!r}; accepted: {', '.join(INITS)}")
     family.check_knobs(**_knobs(family, model_cfg))
+    _refuse_foreign_knobs(family, model_cfg)
 
 
 def build(model_cfg, tokenizer, seed: int = 0):
@@ -131,3 +132,17 @@ def family_of_config(config) -> Family | None:
 
 def _knobs(family: Family, model_cfg) -> dict:
     return {k: (model_cfg.get(k, default) if hasattr(model_cfg, "get") else default) for k, default in family.knobs.items()}
+
+
+def _refuse_foreign_knobs(family: Family, model_cfg) -> None:
+    """ModelConfigError (one line) for a knob only other families read (`+model.rope=true` on qwen3_next), set to
+    something other than its default: this family would silently ignore it. Left at the default (a preset switching
+    family from a config that lists it) it passes."""
+    if not hasattr(model_cfg, "get"):
+        return
+    for key in sorted({k for cls in FAMILIES.values() for k in cls.knobs} - set(family.knobs)):
+        owners = sorted(name for name, cls in FAMILIES.items() if key in cls.knobs)
+        value = model_cfg.get(key, None)
+        if value is not None and all(value != FAMILIES[o].knobs[key] for o in owners):
+            raise ModelConfigError(f"model.{key}={value!r} is not a knob of {family.name}; accepted: model.{key} only "
+                                   f"with model.family={' or '.join(owners)}")
