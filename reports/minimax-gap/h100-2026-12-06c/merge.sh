@@ -10,7 +10,7 @@ tmp=$(mktemp -d); trap 'rm -rf $tmp' EXIT
 tar -C $tmp -xJf "$runs"
 declare -A sweeps
 for pair in "$@"; do
-  group=${pair%%=*}; sweep=${pair#*=}; sweeps[$sweep]=1
+  group=${pair%%=*}; sweep=${pair#*=}; sweeps[$sweep]=1; mkdir -p $sweep
   [ -d $tmp/study/$group ] || { echo "merge.sh: no group $group in $runs" >&2; exit 2; }
   for job in $tmp/study/$group/*_seed*/; do
     name=$(basename $job)
