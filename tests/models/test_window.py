@@ -199,3 +199,25 @@ def test_a_right_padded_training_batch_past_the_window_equals_its_rows_alone(fam
     for k, grad in batch_grads.items():
         assert torch.isfinite(grad).all(), k
         assert torch.allclose(grad, alone[0][1][k] + alone[1][1][k], rtol=1e-4, atol=1e-5), k
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("family,pattern", [("minimax", "SSSSSSSF"), ("qwen3_next", "LS")])
+def test_a_padded_bf16_training_step_on_cuda_has_finite_gradients(family, pattern):
+    """The GPU fault the fix is for: bf16, sdpa's default backend (cuDNN on H100/H200), a right-padded batch of width
+    64 mod 128 whose short row's padding runs past the window. Every gradient must be finite, at several widths."""
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    from hybrid_eval.harness.train.loop import make_batch
+    from hybrid_eval.harness.train.loss import scored_token_loss_sum
+
+    model = tiny(family, pattern, window=8).cuda().train()
+    g = torch.Generator().manual_seed(0)
+    for width in (192, 320, 704):
+        rows = [(torch.randint(3, 64, (n,), generator=g).tolist(), [True] * n) for n in (width, 20, width - 100)]
+        model.zero_grad()
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            total, _ = scored_token_loss_sum(model, *make_batch(rows, 0, "cuda"))
+        total.backward()
+        bad = [k for k, p in model.named_parameters() if p.grad is not None and not torch.isfinite(p.grad).all()]
+        assert torch.isfinite(total) and not bad, (width, bad[:3])
