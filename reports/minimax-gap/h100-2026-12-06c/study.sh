@@ -13,6 +13,7 @@ source reports/minimax-gap/h100-2026-12-06/common.sh
 [ -f .gpu/triton.tar.xz ] && tar -C /tmp -xJf .gpu/triton.tar.xz  # a carried Triton cache, if any
 du -sh /tmp/triton | tee -a $OUT/gpu.txt
 SLOTS=${SLOTS:-6}
+rm -rf /tmp/study  # a warm machine keeps the last call's jobs: they would be counted and shipped again
 # MPS for every launcher: one daemon, its pipes in the environment the launchers' jobs inherit
 M=$(mktemp -d /tmp/mpsXXXX); mkdir $M/p $M/l
 export CUDA_MPS_PIPE_DIRECTORY=$M/p CUDA_MPS_LOG_DIRECTORY=$M/l
