@@ -237,3 +237,21 @@ def test_rope_on_another_family_is_one_line(family, pattern):
     preset.rope = True
     with pytest.raises(ModelConfigError, match=r"^model.rope=True is not a knob of qwen3_next"):
         models.validate(preset)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_rope_decodes_through_a_cuda_graph_as_plain_decoding(pattern):
+    """On CUDA: greedy decoding through the captured static step equals plain decoding (float32), past the window."""
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    from hybrid_eval.harness.decode import static_decode as sd
+
+    model = kimi(pattern, rope=True).cuda()
+    g = torch.Generator().manual_seed(6)
+    prompts = [torch.randint(3, 64, (n,), generator=g).tolist() for n in (5, 30, 17, 9)]
+    kw = dict(max_new_tokens=24, stop_ids={2}, pad_id=0)
+    plain = greedy(model, prompts, **kw, decode="plain")
+    graph = greedy(model, prompts, **kw, decode="graph")
+    assert graph == plain and sum(len(o) for o in graph) > len(prompts)
+    assert sd.decoder_for(model, "graph").last_path == "graph"
