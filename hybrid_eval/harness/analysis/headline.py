@@ -45,15 +45,32 @@ def pooled_gap(per_seed: list[list[tuple]], n_boot: int = stats.N_BOOT, seed: in
     return estimate, float(np.quantile(boot, a)), float(np.quantile(boot, 1 - a))
 
 
+def _defaults(family: str) -> dict:
+    """The family's model knobs with their defaults (models/family.py), {} for a family this package does not know."""
+    import hybrid_eval.models.catalog  # noqa: F401  (registers the families)
+    from hybrid_eval.models.family import FAMILIES
+
+    return dict(FAMILIES[family].knobs) if family in FAMILIES else {}
+
+
 def _system(job: dict) -> str:
+    """`family:pattern:size`, plus `[knob=value,...]` for each model knob the job set away from its family's default
+    (`kimi_linear:F:base[rope=True]`, an S pattern's `window=128`), so systems that differ in a model knob are named
+    apart."""
     m = job["model"]
-    return f"{m['family']}:{m['pattern']}:{m['size']}"
+    changed = [f"{k}={m[k]}" for k, default in _defaults(m["family"]).items() if k in m and m[k] != default]
+    return f"{m['family']}:{m['pattern']}:{m['size']}" + (f"[{','.join(changed)}]" if changed else "")
 
 
 def _preset(job: dict) -> str | None:
     """The named seed system the variant is (models/presets.py): the job's own preset, else the one of its layout."""
     m = job["model"]
-    return m.get("preset") or presets.name_of(m["family"], m["pattern"])
+    if m.get("preset"):
+        return m["preset"]
+    # a preset is a layout at any window (models/presets.py); another knob changed (Kimi's rope) is not that system
+    if any(k != "window" and k in m and m[k] != v for k, v in _defaults(m["family"]).items()):
+        return None
+    return presets.name_of(m["family"], m["pattern"])
 
 
 def _steps(job: dict) -> int | None:

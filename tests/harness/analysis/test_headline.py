@@ -109,3 +109,22 @@ def test_a_system_whose_layout_is_a_preset_is_named_by_it(tmp_path):
     assert [(r["system"], r["preset"]) for r in rows] == [("qwen3_next:L:tiny", None), ("qwen3_next:LS:tiny", "gdn_h1")]
     text = headline_report.markdown([r | {"sweep": str(sweep)} for r in rows])
     assert "| `qwen3_next:LS:tiny` (gdn_h1) | F |" in text and "| `qwen3_next:L:tiny` | F |" in text
+
+
+def test_a_system_with_a_knob_away_from_its_default_says_so(tmp_path):
+    """Kimi Linear with RoPE on its MLA (model.rope=true) is not the released NoPE system: its name says so; the
+    family's defaults (rope false, window 64) add nothing."""
+    for seed in (0, 1):
+        f, v = paired(N, 0.9, 0.1, seed=seed)
+        for pattern, scores in (("F", f), ("LLLF", v)):
+            d = write_job(tmp_path, pattern, seed, {"one_fact_qa": task("one_fact_qa", "short", scores)},
+                          family="kimi_linear")
+            results = json.loads((d / "results.json").read_text())
+            assert "rope" not in results["model"]
+    rows = headline.rows(*gaps.for_sweep(tmp_path), "F")
+    assert [(r["system"], r["preset"]) for r in rows] == [("kimi_linear:LLLF:tiny", "kimi_linear")]
+    jobs = gaps.for_sweep(tmp_path)[1]
+    for job in jobs:
+        job["model"] |= {"rope": True, "window": 64}
+    [row] = headline.rows(gaps.for_sweep(tmp_path)[0], jobs, "F")
+    assert row["system"] == "kimi_linear:LLLF:tiny[rope=True]" and row["preset"] is None  # not the released system
