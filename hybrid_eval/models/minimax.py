@@ -6,16 +6,16 @@ Follows transformers' `MiniMaxForCausalLM` (MiniMax-01 / MiniMax-M1, 2025), whic
 "full_attention" -> GQA). Lightning attention is linear attention with a fixed per-head exponential decay that
 depends on the layer index (docs/design.md §5); q, k, v come out of one SiLU projection, unscaled and unnormalised.
 
-Dense MLP: transformers always builds MiniMax's MoE block, so probes use one expert routed with top-1: the
-softmax over one expert is exactly 1, which makes the block a plain SwiGLU MLP (plus a hidden-size router
-vector that has no effect: its gradient is 0). `one_expert_forward` runs such a block as that MLP, two matrix
-products, instead of transformers' expert dispatch (a softmax router, a sort, gathers, a histogram, grouped matrix
-products, a scatter back: per layer, in the forward and the backward); blocks with more experts (a real MiniMax
-checkpoint) or router jitter keep transformers' forward. MiniMax's forward refuses any cache that is not a `MiniMaxCache`, and that class
+Dense MLP: transformers always builds MiniMax's MoE block, so probes use one expert routed with top-1: the softmax
+over one expert is exactly 1, which makes the block a plain SwiGLU MLP (plus a hidden-size router vector that has no
+effect: its gradient is 0). `one_expert` runs such a block as that MLP, two matrix products, instead of
+transformers' expert dispatch (a softmax router, a sort, gathers, a histogram, grouped matrix products, a scatter
+back: per layer, in the forward and the backward); blocks with more experts (a real MiniMax checkpoint) or router
+jitter keep transformers' forward. MiniMax's forward refuses any cache that is not a `MiniMaxCache`, and that class
 answers the sequence length from layer 0 even when layer 0 is linear (so it reports 0 during decoding for
-`LLLF`-style patterns); `MiniMaxProbeCache` asks the first full-attention layer instead. For CUDA-graph
-decoding (harness/decode/static_decode.py) `StaticMiniMaxCache` keeps the same cache in preallocated buffers: a
-`StaticLayer` per full-attention layer, and each lightning state copied into the buffer allocated at prefill
+`LLLF`-style patterns); `MiniMaxProbeCache` asks the first full-attention layer instead. For CUDA-graph decoding
+(harness/decode/static_decode.py) `StaticMiniMaxCache` keeps the same cache in preallocated buffers: a `StaticLayer`
+per full-attention layer, and each lightning state copied into the buffer allocated at prefill
 (`MiniMaxCache.set_linear_cache` stores a new tensor every step, which a captured graph would never see).
 
 Binding (models/binding.py): transformers' lightning layer runs a Python loop over 256-token blocks (one token at

@@ -45,12 +45,13 @@ def pooled_gap(per_seed: list[list[tuple]], n_boot: int = stats.N_BOOT, seed: in
     return estimate, float(np.quantile(boot, a)), float(np.quantile(boot, 1 - a))
 
 
-def _defaults(family: str) -> dict:
-    """The family's model knobs with their defaults (models/family.py), {} for a family this package does not know."""
+def _changed_knobs(model: dict) -> dict:
+    """The model knobs a job set away from its family's default (models/family.py `knobs`), in the family's order."""
     import hybrid_eval.models.catalog  # noqa: F401  (registers the families)
     from hybrid_eval.models.family import FAMILIES
 
-    return dict(FAMILIES[family].knobs) if family in FAMILIES else {}
+    defaults = FAMILIES[model["family"]].knobs if model["family"] in FAMILIES else {}
+    return {k: model[k] for k, default in defaults.items() if k in model and model[k] != default}
 
 
 def _system(job: dict) -> str:
@@ -58,17 +59,17 @@ def _system(job: dict) -> str:
     (`kimi_linear:F:base[rope=True]`, an S pattern's `window=128`), so systems that differ in a model knob are named
     apart."""
     m = job["model"]
-    changed = [f"{k}={m[k]}" for k, default in _defaults(m["family"]).items() if k in m and m[k] != default]
-    return f"{m['family']}:{m['pattern']}:{m['size']}" + (f"[{','.join(changed)}]" if changed else "")
+    changed = ",".join(f"{k}={v}" for k, v in _changed_knobs(m).items())
+    return f"{m['family']}:{m['pattern']}:{m['size']}" + (f"[{changed}]" if changed else "")
 
 
 def _preset(job: dict) -> str | None:
-    """The named seed system the variant is (models/presets.py): the job's own preset, else the one of its layout."""
+    """The named seed system the variant is (models/presets.py): the job's own preset, else the one of its layout,
+    unless a knob other than the window (a preset holds at any window) makes it another system (Kimi's rope)."""
     m = job["model"]
     if m.get("preset"):
         return m["preset"]
-    # a preset is a layout at any window (models/presets.py); another knob changed (Kimi's rope) is not that system
-    if any(k != "window" and k in m and m[k] != v for k, v in _defaults(m["family"]).items()):
+    if set(_changed_knobs(m)) - {"window"}:
         return None
     return presets.name_of(m["family"], m["pattern"])
 

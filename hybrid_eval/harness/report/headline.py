@@ -3,10 +3,11 @@ family), in Markdown, with its JSON beside it (analysis/headline.py computes it)
 
     hybrid-eval-headline reports/minimax-gap/qwen3_next reports/minimax-gap/kimi_linear --out reports/minimax-gap/headline.md
 
-One row per system (with the seed system's preset name where its layout is one, e.g. gdn_h1): the gap to the sweep's baseline per category, in points with a 95% interval over test examples
-and training seeds (bold: the interval excludes 0), `undecided` with a numbered reason where the baseline did not
-learn the category's tasks, the MiniMax verdict over seeds, and a link to the sweep's own report. Each sweep's
-baseline is the one its report used (its gaps.json), `F` if it has none, or `--baseline` for all.
+One row per system (with the seed system's preset name where its layout is one, e.g. gdn_h1): the gap to the sweep's
+baseline per category, in points with a 95% interval over test examples and training seeds (bold: the interval
+excludes 0), `undecided` with a numbered reason where the baseline did not learn the category's tasks, the MiniMax
+verdict over seeds, and a link to the sweep's own report. Each sweep's baseline is the one its report used (its
+gaps.json), `F` if it has none, or `--baseline` for all.
 """
 from __future__ import annotations
 

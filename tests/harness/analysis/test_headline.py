@@ -117,10 +117,8 @@ def test_a_system_with_a_knob_away_from_its_default_says_so(tmp_path):
     for seed in (0, 1):
         f, v = paired(N, 0.9, 0.1, seed=seed)
         for pattern, scores in (("F", f), ("LLLF", v)):
-            d = write_job(tmp_path, pattern, seed, {"one_fact_qa": task("one_fact_qa", "short", scores)},
-                          family="kimi_linear")
-            results = json.loads((d / "results.json").read_text())
-            assert "rope" not in results["model"]
+            write_job(tmp_path, pattern, seed, {"one_fact_qa": task("one_fact_qa", "short", scores)},
+                      family="kimi_linear")
     rows = headline.rows(*gaps.for_sweep(tmp_path), "F")
     assert [(r["system"], r["preset"]) for r in rows] == [("kimi_linear:LLLF:tiny", "kimi_linear")]
     jobs = gaps.for_sweep(tmp_path)[1]
