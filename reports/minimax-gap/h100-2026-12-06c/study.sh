@@ -3,12 +3,13 @@
 # Hydra's basic sweeper expands a cartesian product; the jobs a call needs often are not one (seed 2 of F / LLLF / L
 # beside seeds 0-2 of a new pattern, or a step budget per pattern), so each group is its own `hybrid-eval -m` sweep,
 # all started together and sharing the GPU: the script starts MPS itself and every launcher's jobs inherit its pipes.
-# Usage: SWEEPS="name: overrides; name: overrides" [TS=seconds] [SLOTS=jobs in all] [EXTRA="..."] bash study.sh
+# Usage: SWEEPS="name: overrides; name: overrides" [TS=seconds] [SLOTS=jobs in all] [EXTRA="..."] [LIMIT=550] bash study.sh
 #   e.g. SWEEPS="qwen3_next: model=qwen3_next model.pattern=F,LLLF,L seed=2; qwen3_next_ls: model=qwen3_next
 #   model.pattern=LS seed=0,1,2" TS=340 bash reports/minimax-gap/h100-2026-12-06c/study.sh
 # Group NAME's jobs go to /tmp/study/NAME/<pattern>_seed<seed>; everything small (no checkpoints) comes back in
 # $OUT/runs.tar.xz, one line per job in $OUT/summary.txt. SLOTS (default 6) sets each job's share of the GPU's memory
-# (0.9 / SLOTS) and CPU threads (cores / SLOTS), as one launcher of SLOTS slots would.
+# (0.9 / SLOTS) and CPU threads (cores / SLOTS), as one launcher of SLOTS slots would. LIMIT (default 550) is the
+# seconds after this script starts at which the launchers are killed (lower it when the call ran something before).
 source reports/minimax-gap/h100-2026-12-06/common.sh
 [ -f .gpu/triton.tar.xz ] && tar -C /tmp -xJf .gpu/triton.tar.xz  # a carried Triton cache, if any
 du -sh /tmp/triton | tee -a $OUT/gpu.txt
@@ -32,7 +33,7 @@ for g in "${LIST[@]}"; do
   name=$(echo "${g%%:*}" | xargs); overrides=${g#*:}
   [ -n "$name" ] || continue
   echo "group $name: $overrides" | tee -a $OUT/study.txt
-  timeout $((550 - $(elapsed))) hybrid-eval -m $S $EXTRA $overrides hydra/launcher=pack hydra.launcher.slots=$SLOTS \
+  timeout $((${LIMIT:-550} - $(elapsed))) hybrid-eval -m $S $EXTRA $overrides hydra/launcher=pack hydra.launcher.slots=$SLOTS \
     hydra.launcher.mps=false hydra.sweep.dir=/tmp/study/$name 'hydra.sweep.subdir=${model.pattern}_seed${seed}' \
     > /tmp/study_$name.log 2>&1 &
   PIDS+=($!); NAMES+=($name)
