@@ -2,13 +2,16 @@
 
     - the config's schema (harness/config_check.py) and the suite's tasks and plugins, so a typo or a broken plugin
       stops the whole sweep with one line before job 0, instead of failing job 0 and running the others without it;
-    - gaps.baseline must be one of the patterns a sweep over model.pattern runs;
+    - gaps.baseline must be one of the patterns a sweep over model.pattern runs (or has finished in its directory);
     - the output directory (hydra.run.dir or hydra.sweep.dir) must be writable;
     - a sweep directory is locked for the sweep's lifetime (harness/lock.py): a second identical sweep stops.
 
 Every failure is one line on stderr and exit code 2 (harness/errors.py).
 """
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 from hydra.experimental.callback import Callback
 from omegaconf import OmegaConf
@@ -36,12 +39,27 @@ def swept_patterns(config) -> list[str]:
     return out
 
 
+def finished_patterns(sweep_dir) -> set[str]:
+    """The model.pattern of every job already finished in `sweep_dir` (a sweep grown in place keeps its jobs)."""
+    found = set()
+    for path in Path(str(sweep_dir)).glob("*/results.json"):
+        try:
+            found.add(str(json.loads(path.read_text())["model"]["pattern"]))
+        except (OSError, ValueError, KeyError, TypeError):  # unreadable or partial: the report names it
+            continue
+    return found
+
+
 def check_baseline(config) -> None:
     baseline = str(OmegaConf.select(config, "gaps.baseline"))
     patterns = swept_patterns(config)
-    if len(patterns) > 1 and baseline not in patterns:
-        raise ConfigError(f"gaps.baseline={baseline!r} is not a pattern of this sweep; accepted: one of "
-                          f"{', '.join(patterns)}")
+    if len(patterns) < 2 or baseline in patterns:
+        return
+    sweep_dir = OmegaConf.select(config, "hydra.sweep.dir")
+    if sweep_dir is not None and baseline in finished_patterns(sweep_dir):
+        return  # new patterns grown beside a baseline the sweep already holds
+    raise ConfigError(f"gaps.baseline={baseline!r} is not a pattern of this sweep; accepted: one of "
+                      f"{', '.join(patterns)}, or a pattern with a finished job in hydra.sweep.dir")
 
 
 def check_before_jobs(config, out_key: str) -> None:

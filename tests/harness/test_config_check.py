@@ -68,9 +68,28 @@ def test_a_baseline_outside_the_sweep_is_refused():
     cfg = compose_config(["gaps.baseline=X"])  # the default sweep over model.pattern=F,LLLF,L
     assert guard.swept_patterns(cfg) == ["F", "LLLF", "L"]
     with pytest.raises(ConfigError, match=r"^gaps.baseline='X' is not a pattern of this sweep; accepted: one of F, "
-                                          r"LLLF, L$"):
+                                          r"LLLF, L, or a pattern with a finished job in hydra.sweep.dir$"):
         guard.check_baseline(cfg)
     guard.check_baseline(compose_config(["gaps.baseline=LLLF"]))
     with open_dict(cfg):
         cfg.hydra.sweeper.params = {}
     guard.check_baseline(cfg)  # one pattern (a seed sweep, say): nothing to choose from
+
+
+def test_new_patterns_grow_a_sweep_that_already_holds_its_baseline(tmp_path):
+    """`model.pattern=LLLLLLLF,L` into a sweep whose F jobs finished in an earlier call: the baseline is there."""
+    sweep = tmp_path / "sweep"
+    cfg = compose_config([])
+    with open_dict(cfg):
+        cfg.hydra.sweep.dir = str(sweep)
+        cfg.hydra.sweeper.params = {"model.pattern": "LLLLLLLF,L"}
+    with pytest.raises(ConfigError, match=r"^gaps.baseline='F' is not a pattern of this sweep"):
+        guard.check_baseline(cfg)
+    (sweep / "F_seed0").mkdir(parents=True)
+    (sweep / "F_seed0" / "results.json").write_text('{"model": {"pattern": "LS"}}')
+    (sweep / "broken").mkdir()
+    (sweep / "broken" / "results.json").write_text('{"model": ')
+    with pytest.raises(ConfigError, match=r"^gaps.baseline='F' is not a pattern of this sweep"):
+        guard.check_baseline(cfg)  # a finished job of another pattern, and a partial file, are no baseline
+    (sweep / "F_seed0" / "results.json").write_text('{"model": {"pattern": "F"}}')
+    guard.check_baseline(cfg)

@@ -27,6 +27,10 @@ def name_jobs(jobs: list[dict]) -> list[str]:
     and returns each job's name."""
     ov = [dict(o.split("=", 1) for o in (j.get("overrides") or []) if "=" in o) for j in jobs]
     keys = sorted({k for d in ov for k in d if k not in NOT_VARIANT and not k.startswith(("hydra", "logger."))})
+    if not any((j.get("train") or {}).get("stopped_at_step") for j in jobs):
+        # a time limit that stopped no job changed nothing it computed: jobs grown under another limit pool their
+        # seeds (one that did stop a job keeps its jobs apart, and the report's budget check names the difference)
+        keys = [k for k in keys if k != "train.max_seconds"]
     varying = [k for k in keys if len({d.get(k) for d in ov}) > 1]
     for j, d in zip(jobs, ov):
         j["context"] = ",".join(f"{k}={d.get(k)}" for k in varying)

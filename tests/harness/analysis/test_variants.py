@@ -25,3 +25,19 @@ def test_batch_splitting_knobs_do_not_make_a_variant_but_a_learning_rate_does():
     assert {j["variant"] for j in jobs} == {"qwen3_next:F:base"}
     jobs.append(job(3, 0, "train.lr=1e-3"))
     assert name_jobs(jobs)[3] == "qwen3_next:F:base[train.lr=1e-3]:seed0"
+
+
+def test_a_time_limit_splits_a_variant_only_where_it_stopped_a_job():
+    """Seeds grown in a later call under another `train.max_seconds` pool with the first ones when every job ran its
+    full `max_steps` (the limit changed nothing); once the limit stopped a job early, the limits stay a context."""
+    def job(i, seed, seconds, stopped=None):
+        return {"dir": f"j{i}", "seed": seed, "overrides": ["model.pattern=F", f"seed={seed}",
+                                                             f"train.max_seconds={seconds}"],
+                "model": {"family": "minimax", "pattern": "F", "size": "base"},
+                "train": {"steps": stopped or 800, "stopped_at_step": stopped}}
+    jobs = [job(0, 0, 190), job(1, 1, 190), job(2, 2, 300)]
+    assert name_jobs(jobs) == [f"minimax:F:base:seed{s}" for s in (0, 1, 2)]
+    jobs[2] = job(2, 2, 300, stopped=548)
+    assert name_jobs(jobs) == ["minimax:F:base[train.max_seconds=190]:seed0",
+                               "minimax:F:base[train.max_seconds=190]:seed1",
+                               "minimax:F:base[train.max_seconds=300]:seed2"]
