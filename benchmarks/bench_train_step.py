@@ -56,15 +56,14 @@ def batches(train: dict[str, list[dict]], tokenizer, n: int, batch_size: int, ma
     return [tokenize_step(tokenizer, draw_transcripts(rng, train, names, batch_size), max_tokens) for _ in range(n)]
 
 
-def measure(pattern: str, cfg, data, tokenizer, device, args) -> dict:
+def trainer(pattern: str, cfg, tokenizer, device):
+    """The probe of `pattern` on `device` with its optimizer: (step(parts, count) -> loss, sync(), build info)."""
     model_cfg = cfg.model.copy()
     model_cfg.pattern = pattern
     model, info = models.build(model_cfg, tokenizer, seed=0)
     model.to(device).train()
     opt = torch.optim.AdamW(param_groups(model, 0.1), lr=1e-4, betas=(0.9, 0.95))
     amp = device.type == "cuda"
-    steps = batches({a: d["train"] for a, d in data.items()}, tokenizer, args.warmup + args.steps + args.profile,
-                    args.batch_size, args.micro_batch_tokens)
 
     def step(parts, count):
         micro = [tuple(t.to(device) for t in part) for part in parts]
@@ -77,6 +76,13 @@ def measure(pattern: str, cfg, data, tokenizer, device, args) -> dict:
         if device.type == "cuda":
             torch.cuda.synchronize(device)
 
+    return step, sync, info
+
+
+def measure(pattern: str, cfg, data, tokenizer, device, args) -> dict:
+    step, sync, info = trainer(pattern, cfg, tokenizer, device)
+    steps = batches({a: d["train"] for a, d in data.items()}, tokenizer, args.warmup + args.steps + args.profile,
+                    args.batch_size, args.micro_batch_tokens)
     for parts, count, _ in steps[:args.warmup]:
         step(parts, count)
     sync()
@@ -97,7 +103,7 @@ def measure(pattern: str, cfg, data, tokenizer, device, args) -> dict:
             row.update(profile_steps(steps[args.warmup + args.steps:], step, sync, step_ms))
         except Exception as e:  # a profiler problem costs the profile columns, not the timings
             row["profile_error"] = f"{type(e).__name__}: {(str(e).splitlines() or [''])[0][:200]}"
-    del model, opt
+    del step  # the model and optimizer with it
     return row
 
 
