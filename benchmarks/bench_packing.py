@@ -123,7 +123,12 @@ def run_round(args, n: int, use_mps: bool, logs: Path) -> dict:
             time.sleep(0.1)
         (work / "go").touch()
         for i, (p, log) in enumerate(procs):
-            if p.wait(timeout=args.seconds + 600) != 0:
+            try:
+                code = p.wait(timeout=args.seconds + 600)
+            except subprocess.TimeoutExpired:
+                row["error"] = f"job {i} ({patterns[i]}) did not finish {args.seconds + 600:.0f} s after the start"
+                return row
+            if code != 0:
                 row["error"] = f"job {i} ({patterns[i]}) failed: {last_line(log)}"
                 return row
         results = [json.loads((work / f"result{i}.json").read_text()) for i in range(n)]
@@ -230,7 +235,7 @@ def main(argv=None) -> int:
     text = table(result)
     (out / "packing.json").write_text(json.dumps(result, indent=1) + "\n")
     (out / "table.md").write_text(text)
-    print(text)
+    print(text + f"\nbench_packing: wrote {out / 'packing.json'}, {out / 'table.md'} and the jobs' logs in {logs}")
     return 1 if any("error" in r for r in rows) else 0
 
 
