@@ -36,19 +36,9 @@ import torch
 import bench_train_step as bench
 from hybrid_eval.harness.launch import gpu_share, mps
 from hybrid_eval.harness.launch.pack import plan_slots, visible_gpus
-from hybrid_eval.harness.run import suite_data, suite_tokenizer
-from hybrid_eval.tasks.data import Suite
 
 POOL = 16             # distinct batches a job cycles through (throughput does not need fresh data)
 READY_TIMEOUT = 900   # seconds for every job to build its probe and warm up (a cold Triton compile takes minutes)
-
-
-def prepare(args):
-    """(config, suite data, tokenizer): generating the data here fills the cache every job then reads."""
-    cfg = bench.config(args)
-    suite = Suite.from_config(cfg.suite)
-    data = suite_data(cfg, suite)
-    return cfg, data, suite_tokenizer(suite, data)
 
 
 def worker(spec_path: Path) -> int:
@@ -59,7 +49,7 @@ def worker(spec_path: Path) -> int:
     device = torch.device("cpu" if args.cpu else "cuda")
     if device.type == "cuda":
         gpu_share.apply(device)
-    cfg, data, tokenizer = prepare(args)
+    cfg, data, tokenizer = bench.prepare(args)
     step, sync, _ = bench.trainer(spec["pattern"], cfg, tokenizer, device)
     pool = bench.batches({a: d["train"] for a, d in data.items()}, tokenizer, POOL, args.batch_size,
                          args.micro_batch_tokens, seed=spec["index"])
@@ -186,15 +176,10 @@ def main(argv=None) -> int:
         return worker(Path(argv[1]))
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cpu", action="store_true", help="CPU smoke run: tiny probes on the smoke suite")
-    ap.add_argument("--family", default="qwen3_next")
     ap.add_argument("--patterns", nargs="+", default=["F"], help="job i trains patterns[i %% len] (default: F)")
     ap.add_argument("--counts", nargs="+", type=int, default=None, help="jobs at once per round (default 1 3 6 8)")
     ap.add_argument("--mps", nargs="+", choices=["off", "on"], default=None, help="default: off on (off with --cpu)")
-    ap.add_argument("--size", default=None, help="default: base (tiny with --cpu)")
-    ap.add_argument("--suite", default=None, help="default: minimax_gap (smoke with --cpu)")
-    ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--micro-batch-tokens", type=int, default=None, help="default: 16384 (none with --cpu)")
-    ap.add_argument("--examples", type=int, default=None, help="training examples per task (default 400; 40 --cpu)")
+    bench.probe_args(ap)
     ap.add_argument("--warmup", type=int, default=None, help="untimed steps per job first (default 20; 1 with --cpu)")
     ap.add_argument("--seconds", type=float, default=None, help="timed window per round (default 30; 3 with --cpu)")
     ap.add_argument("--out", type=Path)
@@ -203,14 +188,9 @@ def main(argv=None) -> int:
         return error("no CUDA device; accepted: a GPU machine, or --cpu for the CPU smoke run")
     args.counts = args.counts or ([1, 2] if args.cpu else [1, 3, 6, 8])
     args.mps = args.mps or (["off"] if args.cpu else ["off", "on"])
-    args.size = args.size or ("tiny" if args.cpu else "base")
-    args.suite = args.suite or ("smoke" if args.cpu else "minimax_gap")
-    args.micro_batch_tokens = args.micro_batch_tokens if args.micro_batch_tokens or args.cpu else 16384
-    args.examples = args.examples or (40 if args.cpu else 400)
+    bench.probe_defaults(args, args.cpu)
     args.warmup = args.warmup if args.warmup is not None else (1 if args.cpu else 20)
     args.seconds = args.seconds if args.seconds is not None else (3.0 if args.cpu else 30.0)
-    if args.cpu:
-        args.batch_size = min(args.batch_size, 8)
     if min(args.counts) < 1 or args.seconds <= 0 or args.warmup < 0 or min(args.batch_size, args.examples) < 1:
         return error("--counts, --batch-size and --examples must be >= 1, --seconds > 0 and --warmup >= 0")
     if args.cpu and "on" in args.mps:
@@ -218,7 +198,7 @@ def main(argv=None) -> int:
     out = args.out or Path(tempfile.mkdtemp(prefix="bench-packing-out-"))
     logs = out / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    prepare(args)  # the suite's data, generated once into the cache the jobs read
+    bench.prepare(args)  # the suite's data, generated once into the cache the jobs read
     rows = []
     for mode in args.mps:
         for n in args.counts:

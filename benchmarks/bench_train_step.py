@@ -50,6 +50,35 @@ def config(args) -> object:
         return compose("config", overrides=overrides)
 
 
+def probe_args(ap: argparse.ArgumentParser) -> None:
+    """The probe and data options bench_train_step and bench_packing share (defaults: `probe_defaults`)."""
+    ap.add_argument("--family", default="qwen3_next")
+    ap.add_argument("--size", default=None, help="default: base (tiny with --cpu)")
+    ap.add_argument("--suite", default=None, help="default: minimax_gap (smoke with --cpu)")
+    ap.add_argument("--batch-size", type=int, default=32, help="default: 32 (at most 8 with --cpu)")
+    ap.add_argument("--micro-batch-tokens", type=int, default=None, help="default: 16384 (none with --cpu)")
+    ap.add_argument("--examples", type=int, default=None, help="training examples per task to draw from (default 400; "
+                                                               "40 on CPU)")
+
+
+def probe_defaults(args, cpu: bool) -> None:
+    """The GPU defaults, or the CPU smoke run's (tiny probes, the smoke suite) where `cpu`; --cpu caps the batch."""
+    args.size = args.size or ("tiny" if cpu else "base")
+    args.suite = args.suite or ("smoke" if cpu else "minimax_gap")
+    args.micro_batch_tokens = args.micro_batch_tokens if args.micro_batch_tokens or cpu else 16384
+    args.examples = args.examples or (40 if cpu else 400)
+    if args.cpu:
+        args.batch_size = min(args.batch_size, 8)
+
+
+def prepare(args):
+    """(config, suite data, tokenizer) of the probe options: generating the data fills the cache other processes read."""
+    cfg = config(args)
+    suite = Suite.from_config(cfg.suite)
+    data = suite_data(cfg, suite)
+    return cfg, data, suite_tokenizer(suite, data)
+
+
 def batches(train: dict[str, list[dict]], tokenizer, n: int, batch_size: int, max_tokens: int | None, seed: int = 0):
     """n steps' micro-batches (CPU tensors), their scored-token counts and tokens, drawn as the training loop draws."""
     rng, names = random.Random(seed), sorted(train)
@@ -143,13 +172,8 @@ def table(result: dict) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cpu", action="store_true", help="CPU smoke run: tiny probes on the smoke suite, 2 timed steps")
-    ap.add_argument("--family", default="qwen3_next")
     ap.add_argument("--patterns", nargs="+", default=None, help="default: F LLLF")
-    ap.add_argument("--size", default=None, help="default: base (tiny with --cpu)")
-    ap.add_argument("--suite", default=None, help="default: minimax_gap (smoke with --cpu)")
-    ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--micro-batch-tokens", type=int, default=None, help="default: 16384 (none with --cpu)")
-    ap.add_argument("--examples", type=int, default=None, help="training examples per task to draw from (default 400)")
+    probe_args(ap)
     ap.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 10; 1 with --cpu)")
     ap.add_argument("--steps", type=int, default=None, help="timed steps (default 30; 2 with --cpu)")
     ap.add_argument("--profile", type=int, default=5, help="profiled steps on CUDA (default 5)")
@@ -157,23 +181,15 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     cpu = args.cpu or not torch.cuda.is_available()
     args.patterns = args.patterns or ["F", "LLLF"]
-    args.size = args.size or ("tiny" if cpu else "base")
-    args.suite = args.suite or ("smoke" if cpu else "minimax_gap")
-    args.micro_batch_tokens = args.micro_batch_tokens if args.micro_batch_tokens or cpu else 16384
-    args.examples = args.examples or (40 if cpu else 400)
+    probe_defaults(args, cpu)
     args.warmup = args.warmup if args.warmup is not None else (1 if cpu else 10)
     args.steps = args.steps if args.steps is not None else (2 if cpu else 30)
-    if args.cpu:
-        args.batch_size = min(args.batch_size, 8)
     if min(args.steps, args.batch_size, args.examples) < 1 or args.warmup < 0 or args.profile < 0:
         print("bench_train_step: error: --steps, --batch-size, --examples must be >= 1 and --warmup, --profile >= 0",
               file=sys.stderr)
         return 2
     device = torch.device("cpu" if cpu else "cuda")
-    cfg = config(args)
-    suite = Suite.from_config(cfg.suite)
-    data = suite_data(cfg, suite)
-    tokenizer = suite_tokenizer(suite, data)
+    cfg, data, tokenizer = prepare(args)
     rows = [measure(p, cfg, data, tokenizer, device, args) for p in args.patterns]
     result = {"command": "python benchmarks/bench_train_step.py " + " ".join(argv if argv is not None else sys.argv[1:]),
               "hardware": {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()

@@ -10,13 +10,12 @@ Every failure is one line on stderr and exit code 2 (harness/errors.py).
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from hydra.experimental.callback import Callback
 from omegaconf import OmegaConf
 
-from hybrid_eval.harness import config_check, lock
+from hybrid_eval.harness import config_check, lock, store
 from hybrid_eval.harness.errors import ConfigError, user_errors
 
 
@@ -40,14 +39,11 @@ def swept_patterns(config) -> list[str]:
 
 
 def finished_patterns(sweep_dir) -> set[str]:
-    """The model.pattern of every job already finished in `sweep_dir` (a sweep grown in place keeps its jobs)."""
-    found = set()
-    for path in Path(str(sweep_dir)).glob("*/results.json"):
-        try:
-            found.add(str(json.loads(path.read_text())["model"]["pattern"]))
-        except (OSError, ValueError, KeyError, TypeError):  # unreadable or partial: the report names it
-            continue
-    return found
+    """The model.pattern of every complete job already in `sweep_dir` (store.is_complete: the jobs the report reads;
+    a sweep grown in place keeps them)."""
+    root = Path(str(sweep_dir))
+    jobs = [d for d in root.iterdir() if d.is_dir() and store.is_complete(d)] if root.is_dir() else []
+    return {str(store.read_json(d / store.RESULTS)["model"]["pattern"]) for d in jobs}
 
 
 def check_baseline(config) -> None:

@@ -9,6 +9,7 @@ from omegaconf import open_dict
 from hybrid_eval.harness import config_check, guard
 from hybrid_eval.harness.errors import ConfigError
 from tests.conftest import compose_config
+from tests.harness.fake_sweep import task, write_job
 
 pytestmark = pytest.mark.faults  # part of the fault suite (`pytest -m faults`)
 
@@ -84,12 +85,13 @@ def test_new_patterns_grow_a_sweep_that_already_holds_its_baseline(tmp_path):
         cfg.hydra.sweep.dir = str(sweep)
         cfg.hydra.sweeper.params = {"model.pattern": "LLLLLLLF,L"}
     with pytest.raises(ConfigError, match=r"^gaps.baseline='F' is not a pattern of this sweep"):
-        guard.check_baseline(cfg)
-    (sweep / "F_seed0").mkdir(parents=True)
-    (sweep / "F_seed0" / "results.json").write_text('{"model": {"pattern": "LS"}}')
-    (sweep / "broken").mkdir()
-    (sweep / "broken" / "results.json").write_text('{"model": ')
+        guard.check_baseline(cfg)  # no directory yet
+    tasks = {"t": task("t", "short", [1, 0, 1])}
+    write_job(sweep, "LS", 0, tasks)
+    damaged = write_job(sweep, "F", 0, tasks)
+    with open(damaged / "samples.jsonl", "a") as f:
+        f.write('{"task": "t"}\n')
     with pytest.raises(ConfigError, match=r"^gaps.baseline='F' is not a pattern of this sweep"):
-        guard.check_baseline(cfg)  # a finished job of another pattern, and a partial file, are no baseline
-    (sweep / "F_seed0" / "results.json").write_text('{"model": {"pattern": "F"}}')
+        guard.check_baseline(cfg)  # a finished job of another pattern, and an F job whose samples changed, are none
+    write_job(sweep, "F", 1, tasks)
     guard.check_baseline(cfg)
